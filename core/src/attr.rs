@@ -1,0 +1,237 @@
+//! Netlink attributes (`struct nlattr`): an iterator over a TLV area, nested areas, flags, and
+//! typed getters that check each value's length exactly.
+
+use nom::number::complete::u16 as nom_u16;
+use nom::{IResult, Parser};
+
+use crate::netlink::align;
+use crate::{ByteOrder, Error};
+
+/// Size of `struct nlattr`.
+pub const HEADER_LEN: usize = 4;
+/// NLA_F_NESTED: the value is itself an attribute area.
+pub const F_NESTED: u16 = 1 << 15;
+/// NLA_F_NET_BYTEORDER: integer values are big-endian, whatever the host.
+pub const F_NET_BYTEORDER: u16 = 1 << 14;
+/// The bits of `nla_type` that are the type.
+pub const TYPE_MASK: u16 = !(F_NESTED | F_NET_BYTEORDER);
+
+/// One attribute: type, flags and a borrowed value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Attr<'a> {
+    kind: u16,
+    flags: u16,
+    value: &'a [u8],
+    order: ByteOrder,
+}
+
+impl<'a> Attr<'a> {
+    /// The attribute type, flags masked off.
+    pub fn kind(&self) -> u16 {
+        self.kind
+    }
+
+    /// Whether NLA_F_NESTED was set.
+    pub fn is_nested(&self) -> bool {
+        self.flags & F_NESTED != 0
+    }
+
+    /// The raw value (without padding).
+    pub fn value(&self) -> &'a [u8] {
+        self.value
+    }
+
+    fn int_order(&self) -> ByteOrder {
+        if self.flags & F_NET_BYTEORDER != 0 {
+            ByteOrder::Big
+        } else {
+            self.order
+        }
+    }
+
+    fn fixed<const N: usize>(&self) -> Result<[u8; N], Error> {
+        <[u8; N]>::try_from(self.value).map_err(|_| Error::BadAttributeValue { kind: self.kind })
+    }
+
+    /// A u8 value (exactly 1 byte).
+    pub fn u8(&self) -> Result<u8, Error> {
+        Ok(u8::from_ne_bytes(self.fixed::<1>()?))
+    }
+
+    /// A u16 value (exactly 2 bytes).
+    pub fn u16(&self) -> Result<u16, Error> {
+        Ok(self.int_order().u16(self.fixed()?))
+    }
+
+    /// A u32 value (exactly 4 bytes).
+    pub fn u32(&self) -> Result<u32, Error> {
+        Ok(self.int_order().u32(self.fixed()?))
+    }
+
+    /// A u64 value (exactly 8 bytes). The kernel keeps it 8-byte aligned by a PAD attribute
+    /// before it where needed; that PAD is an attribute of its own and is simply skipped.
+    pub fn u64(&self) -> Result<u64, Error> {
+        Ok(self.int_order().u64(self.fixed()?))
+    }
+
+    /// A flag attribute: present with no value.
+    pub fn flag(&self) -> Result<(), Error> {
+        if self.value.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::BadAttributeValue { kind: self.kind })
+        }
+    }
+
+    /// A NUL-terminated name: the bytes before the first NUL. A value without NUL is malformed.
+    pub fn cstr(&self) -> Result<&'a [u8], Error> {
+        let end = self
+            .value
+            .iter()
+            .position(|&b| b == 0)
+            .ok_or(Error::BadAttributeValue { kind: self.kind })?;
+        self.value.get(..end).ok_or(Error::BadAttributeValue { kind: self.kind })
+    }
+
+    /// The attributes nested in this one.
+    pub fn nested(&self) -> Attrs<'a> {
+        Attrs::new(self.value, self.order)
+    }
+}
+
+fn attr_header(buf: &[u8], order: ByteOrder) -> IResult<&[u8], (u16, u16)> {
+    let e = order.nom();
+    (nom_u16(e), nom_u16(e)).parse(buf)
+}
+
+/// Iterates an attribute area. A malformed attribute yields one error and ends the iteration.
+#[derive(Clone, Debug)]
+pub struct Attrs<'a> {
+    rest: &'a [u8],
+    order: ByteOrder,
+}
+
+impl<'a> Attrs<'a> {
+    /// Walks the attribute area `buf`.
+    pub fn new(buf: &'a [u8], order: ByteOrder) -> Self {
+        Attrs { rest: buf, order }
+    }
+
+    /// The first attribute of type `kind`, if any (errors before it are returned).
+    pub fn find(self, kind: u16) -> Result<Option<Attr<'a>>, Error> {
+        for a in self {
+            let a = a?;
+            if a.kind == kind {
+                return Ok(Some(a));
+            }
+        }
+        Ok(None)
+    }
+}
+
+impl<'a> Iterator for Attrs<'a> {
+    type Item = Result<Attr<'a>, Error>;
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.rest.is_empty() {
+            return None;
+        }
+        let parsed = attr_header(self.rest, self.order)
+            .ok()
+            .and_then(|(_, (len, raw))| {
+                let len = usize::from(len);
+                let value = self.rest.get(HEADER_LEN..len)?;
+                Some((len, raw, value))
+            });
+        match parsed {
+            Some((len, raw, value)) => {
+                self.rest = self.rest.get(align(len)..).unwrap_or(&[]);
+                Some(Ok(Attr { kind: raw & TYPE_MASK, flags: raw & !TYPE_MASK, value, order: self.order }))
+            }
+            None => {
+                self.rest = &[];
+                Some(Err(Error::BadAttributeLength))
+            }
+        }
+    }
+}
+
+impl core::iter::FusedIterator for Attrs<'_> {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::vec::Vec;
+
+    const LE: ByteOrder = ByteOrder::Little;
+
+    #[test]
+    fn typed_getters_check_lengths() {
+        #[rustfmt::skip]
+        let buf = [
+            5, 0, 1, 0, 7, 0, 0, 0,             // u8 7 (+3 pad)
+            6, 0, 2, 0, 0x34, 0x12, 0, 0,       // u16 0x1234
+            8, 0, 3, 0, 2, 0, 0, 0,             // u32 2
+            4, 0, 4, 0,                         // PAD (empty)
+            12, 0, 5, 0, 1, 0, 0, 0, 0, 0, 0, 0,// u64 1
+            4, 0, 6, 0,                         // flag
+            10, 0, 7, 0, b'w', b'l', b'a', b'n', b'0', 0, 0, 0, // name
+        ];
+        let a: Vec<Attr> = Attrs::new(&buf, LE).map(Result::unwrap).collect();
+        assert_eq!(a.len(), 7);
+        assert_eq!(a[0].u8(), Ok(7));
+        assert_eq!(a[1].u16(), Ok(0x1234));
+        assert_eq!(a[2].u32(), Ok(2));
+        assert_eq!(a[4].u64(), Ok(1));
+        assert_eq!(a[5].flag(), Ok(()));
+        assert_eq!(a[6].cstr(), Ok(&b"wlan0"[..]));
+        // wrong sizes are errors, never truncation or panics
+        assert_eq!(a[2].u16(), Err(Error::BadAttributeValue { kind: 3 }));
+        assert_eq!(a[1].u32(), Err(Error::BadAttributeValue { kind: 2 }));
+        assert_eq!(a[2].u64(), Err(Error::BadAttributeValue { kind: 3 }));
+        assert_eq!(a[0].flag(), Err(Error::BadAttributeValue { kind: 1 }));
+        assert_eq!(a[2].cstr(), Ok(&[2u8][..]));
+        assert_eq!(a[5].cstr(), Err(Error::BadAttributeValue { kind: 6 }));
+    }
+
+    #[test]
+    fn flags_are_masked_and_net_byteorder_honoured() {
+        let buf = [8, 0, 3, 0x40, 0, 0, 0, 9, 12, 0, 9, 0x80, 8, 0, 1, 0, 5, 0, 0, 0];
+        let mut it = Attrs::new(&buf, LE);
+        let a = it.next().unwrap().unwrap();
+        assert_eq!((a.kind(), a.u32()), (3, Ok(9)));
+        let n = it.next().unwrap().unwrap();
+        assert!(n.is_nested());
+        assert_eq!(n.kind(), 9);
+        let inner: Vec<_> = n.nested().map(|a| a.unwrap().u32().unwrap()).collect();
+        assert_eq!(inner, [5]);
+        assert!(it.next().is_none());
+    }
+
+    #[test]
+    fn malformed_areas_end_with_an_error() {
+        // nla_len < 4
+        let mut it = Attrs::new(&[2, 0, 1, 0, 0, 0, 0, 0], LE);
+        assert_eq!(it.next(), Some(Err(Error::BadAttributeLength)));
+        assert_eq!(it.next(), None);
+        // nla_len past the end
+        let mut it = Attrs::new(&[16, 0, 1, 0, 0, 0, 0, 0], LE);
+        assert_eq!(it.next(), Some(Err(Error::BadAttributeLength)));
+        // fewer than 4 bytes left
+        let mut it = Attrs::new(&[8, 0, 1, 0, 1, 0, 0, 0, 9, 9], LE);
+        assert!(it.next().unwrap().is_ok());
+        assert_eq!(it.next(), Some(Err(Error::BadAttributeLength)));
+        // the last attribute may lack padding
+        let it = Attrs::new(&[5, 0, 1, 0, 7], LE);
+        assert_eq!(it.map(|a| a.unwrap().u8().unwrap()).collect::<Vec<_>>(), [7]);
+    }
+
+    #[test]
+    fn find_returns_first_match_or_error() {
+        let buf = [8, 0, 3, 0, 1, 0, 0, 0, 8, 0, 3, 0, 2, 0, 0, 0];
+        assert_eq!(Attrs::new(&buf, LE).find(3).unwrap().unwrap().u32(), Ok(1));
+        assert_eq!(Attrs::new(&buf, LE).find(4).unwrap(), None);
+        assert!(Attrs::new(&[1, 0, 0, 0], LE).find(3).is_err());
+    }
+}
