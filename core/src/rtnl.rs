@@ -196,6 +196,7 @@ impl Address {
     }
 }
 
+#[allow(clippy::too_many_arguments)] // the ifinfomsg fields, spelled out once
 fn link_request<'b>(
     buf: &'b mut [u8],
     order: ByteOrder,
