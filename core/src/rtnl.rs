@@ -220,9 +220,10 @@ pub fn get_links(buf: &mut [u8], order: ByteOrder, seq: u32) -> Result<usize, En
     link_request(buf, order, kind::GETLINK, flags::REQUEST | flags::DUMP, seq, 0, 0, 0)?.finish()
 }
 
-/// RTM_GETLINK of one link by ifindex.
+/// RTM_GETLINK of one link by ifindex, answered by one RTM_NEWLINK and an ACK (so the reply
+/// has an end, like a dump's DONE).
 pub fn get_link(buf: &mut [u8], order: ByteOrder, seq: u32, ifindex: u32) -> Result<usize, EncodeError> {
-    link_request(buf, order, kind::GETLINK, flags::REQUEST, seq, ifindex, 0, 0)?.finish()
+    link_request(buf, order, kind::GETLINK, flags::REQUEST | flags::ACK, seq, ifindex, 0, 0)?.finish()
 }
 
 /// RTM_SETLINK IFLA_MASTER: make `ifindex` a port of `master` (0 detaches it).
@@ -326,6 +327,7 @@ mod tests {
             assert_eq!(n, 24);
             let n = get_link(&mut buf, order, 8, 3).unwrap();
             let (m, _) = Message::parse(&buf[..n], order).unwrap();
+            assert_eq!(m.header.flags, flags::REQUEST | flags::ACK);
             assert_eq!(m.payload.get(4..8), Some(&order.u32_bytes(3)[..]));
         }
         assert_eq!(new_bridge(&mut [0u8; 128], LE, 1, b"a-name-too-long-"), Err(EncodeError::ValueTooLarge));

@@ -1,0 +1,108 @@
+//! dnsmasq drop-ins: one file per rule with an active AP, rendered by apwatch-core, written
+//! atomically, removed when the rule's last AP goes; dnsmasq is restarted only when a file
+//! really changed (it reads dhcp-range only at start).
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use apwatch_core::config::{Backend, Config};
+use apwatch_core::dnsmasq::{self, RenderError};
+use apwatch_core::policy::{self, Plan};
+
+use crate::files;
+use crate::log::Once;
+use crate::view::View;
+
+pub struct Dnsmasq {
+    no_address: Once,
+}
+
+/// The drop-in path of a rule.
+pub fn path(dir: &Path, rule: &str) -> PathBuf {
+    let mut name = String::new();
+    let _ = dnsmasq::file_name(rule, &mut name);
+    dir.join(name)
+}
+
+impl Dnsmasq {
+    pub fn new() -> Self {
+        Dnsmasq { no_address: Once::default() }
+    }
+
+    /// Brings the drop-ins in line with `plan`; returns whether any file changed.
+    pub fn sync(&mut self, cfg: &Config, backend: Backend, plan: &Plan, view: &View) -> io::Result<bool> {
+        let dir = Path::new(cfg.main.dnsmasq_dir.as_str());
+        let mut changed = false;
+        for (i, rule) in cfg.rules.iter().enumerate() {
+            let p = path(dir, &rule.name);
+            let bridge = policy::target_bridge(rule, backend);
+            let wanted = match (plan.rule_active(i), &rule.dhcp, &bridge) {
+                (true, Some(_), Some(bridge)) => {
+                    let mut text = String::new();
+                    match dnsmasq::render(rule, bridge, view.addr_of(bridge), &mut text) {
+                        Ok(_) => Some(text),
+                        Err(RenderError::NoBridgeAddress) => {
+                            if self.no_address.hit() {
+                                warn!("rule {}: {bridge} has no IPv4 address yet; DHCP waits for one", rule.name);
+                            }
+                            continue; // keep whatever is there until the address appears
+                        }
+                        Err(e) => {
+                            error!("rule {}: {e}", rule.name);
+                            continue;
+                        }
+                    }
+                }
+                _ => None,
+            };
+            match wanted {
+                Some(text) => {
+                    if !dir.exists() {
+                        std::fs::create_dir_all(dir)?;
+                    }
+                    if files::write_atomic(&p, text.as_bytes())? {
+                        info!("rule {}: DHCP on {} ({})", rule.name, bridge.as_deref().unwrap_or("?"), p.display());
+                        changed = true;
+                    }
+                }
+                None => {
+                    if files::remove(&p)? {
+                        info!("rule {}: no AP up, DHCP drop-in removed", rule.name);
+                        changed = true;
+                    }
+                }
+            }
+        }
+        changed |= self.remove_stale(dir, cfg)?;
+        Ok(changed)
+    }
+
+    /// Drop-ins of rules that are no longer configured (after a reload).
+    fn remove_stale(&self, dir: &Path, cfg: &Config) -> io::Result<bool> {
+        let Ok(entries) = std::fs::read_dir(dir) else { return Ok(false) };
+        let mut changed = false;
+        for e in entries.flatten() {
+            let name = e.file_name();
+            let Some(rule) = name.to_str().and_then(|n| n.strip_prefix("apwatch-")).and_then(|n| n.strip_suffix(".conf")) else {
+                continue;
+            };
+            if !cfg.rules.iter().any(|r| r.name.as_str() == rule) && files::remove(&e.path())? {
+                info!("rule {rule} is gone from the config: drop-in removed");
+                changed = true;
+            }
+        }
+        Ok(changed)
+    }
+
+    /// Runs `dnsmasq_restart` (argv, no shell).
+    pub fn restart(&self, cfg: &Config) {
+        let argv = &cfg.main.dnsmasq_restart;
+        let Some((prog, args)) = argv.split_first() else { return };
+        match Command::new(prog.as_str()).args(args.iter().map(|a| a.as_str())).status() {
+            Ok(s) if s.success() => info!("dnsmasq restarted"),
+            Ok(s) => error!("dnsmasq restart ({prog}) failed: {s}"),
+            Err(e) => error!("dnsmasq restart ({prog}) failed: {e}"),
+        }
+    }
+}

@@ -1,0 +1,62 @@
+//! Writing files the way a router must: to a temp file in the same directory, fsync, rename,
+//! fsync the directory. A crash leaves the old file or the new one, never a torn one.
+
+use std::fs::{self, File};
+use std::io::{self, Write};
+use std::path::Path;
+
+/// Writes `data` to `path` atomically. Returns false when the file already held exactly `data`
+/// (nothing written: idempotent).
+pub fn write_atomic(path: &Path, data: &[u8]) -> io::Result<bool> {
+    if fs::read(path).is_ok_and(|old| old == data) {
+        return Ok(false);
+    }
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = path.file_name().ok_or_else(|| io::Error::other("no file name"))?;
+    let tmp = dir.join(format!(".{}.tmp{}", name.to_string_lossy(), std::process::id()));
+    let result = (|| {
+        let mut f = File::create(&tmp)?;
+        f.write_all(data)?;
+        f.sync_all()?;
+        fs::rename(&tmp, path)?;
+        File::open(dir)?.sync_all()
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result.map(|_| true)
+}
+
+/// Removes `path`; false when it was not there.
+pub fn remove(path: &Path) -> io::Result<bool> {
+    match fs::remove_file(path) {
+        Ok(()) => {
+            if let Some(dir) = path.parent() {
+                let _ = File::open(dir).and_then(|d| d.sync_all());
+            }
+            Ok(true)
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atomic_and_idempotent() {
+        let dir = std::env::temp_dir().join(format!("apwatch-files-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("a.conf");
+        assert!(write_atomic(&p, b"one\n").unwrap());
+        assert!(!write_atomic(&p, b"one\n").unwrap());
+        assert!(write_atomic(&p, b"two\n").unwrap());
+        assert_eq!(fs::read(&p).unwrap(), b"two\n");
+        assert_eq!(fs::read_dir(&dir).unwrap().count(), 1, "no temp file left behind");
+        assert!(remove(&p).unwrap());
+        assert!(!remove(&p).unwrap());
+        fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,301 @@
+//! Asking the kernel: nl80211 family resolution, interface and link dumps and lookups, address
+//! dumps, and the rtnetlink changes apwatch makes (set master, create a bridge). Replies are
+//! decoded by apwatch-core into owned records.
+
+use std::io;
+use std::net::Ipv4Addr;
+use std::time::Duration;
+
+use apwatch_core::ctrl::{self, Family};
+use apwatch_core::genl::GenlMessage;
+use apwatch_core::netlink::{flags, Message, MessageKind, Messages};
+use apwatch_core::nl80211::{self, IfType, Interface};
+use apwatch_core::rtnl::{self, Address, Link};
+use apwatch_core::{ByteOrder, Ssid};
+
+use crate::netlink::{Protocol, Received, Socket};
+
+/// The netlink byte order of this machine.
+pub const ORDER: ByteOrder = ByteOrder::NATIVE;
+
+/// nl80211 as resolved through the controller.
+#[derive(Clone, Copy, Debug)]
+pub struct Nl80211 {
+    /// The dynamic family id.
+    pub family: u16,
+    /// The "mlme" group (START_AP, STOP_AP, stations).
+    pub mlme: u32,
+    /// The "config" group (NEW/SET/DEL_INTERFACE).
+    pub config: u32,
+}
+
+/// A wireless interface, as GET_INTERFACE reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WifiInfo {
+    pub ifindex: u32,
+    pub ifname: Vec<u8>,
+    pub wiphy: Option<u32>,
+    pub iftype: Option<IfType>,
+    pub ssid: Option<Ssid>,
+    pub wdev: Option<u64>,
+}
+
+impl WifiInfo {
+    pub fn from_record(i: &Interface<'_>) -> Option<WifiInfo> {
+        Some(WifiInfo {
+            ifindex: i.ifindex?,
+            ifname: i.ifname.unwrap_or_default().to_vec(),
+            wiphy: i.wiphy,
+            iftype: i.iftype,
+            ssid: i.ssid.map(|s| s.to_owned()),
+            wdev: i.wdev,
+        })
+    }
+}
+
+/// A link, as RTM_NEWLINK reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LinkInfo {
+    pub ifindex: u32,
+    pub name: Vec<u8>,
+    pub master: Option<u32>,
+    pub kind: Option<Vec<u8>>,
+    pub up: bool,
+    pub carrier: bool,
+}
+
+impl LinkInfo {
+    pub fn from_link(l: &Link<'_>) -> LinkInfo {
+        LinkInfo {
+            ifindex: l.ifindex,
+            name: l.ifname.unwrap_or_default().to_vec(),
+            master: l.master(),
+            kind: l.kind.map(<[u8]>::to_vec),
+            up: l.is_up(),
+            carrier: l.has_carrier(),
+        }
+    }
+}
+
+/// The request sockets and what is known about the families.
+pub struct Kernel {
+    rtnl: Socket,
+    genl: Option<Socket>,
+    pub nl80211: Option<Nl80211>,
+    seq: u32,
+    req: Vec<u8>,
+    buf: Vec<u8>,
+}
+
+fn errno(e: i32) -> io::Error {
+    io::Error::from_raw_os_error(e)
+}
+
+impl Kernel {
+    /// Opens the request sockets. A missing NETLINK_GENERIC (no nl80211 here) is not fatal.
+    pub fn open() -> io::Result<Kernel> {
+        let rtnl = Socket::open(Protocol::Route, 0, false)?;
+        set_timeout(&rtnl)?;
+        let genl = Socket::open(Protocol::Generic, 0, false).ok();
+        if let Some(g) = &genl {
+            set_timeout(g)?;
+        }
+        let seq = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(1, |d| d.as_secs() as u32);
+        Ok(Kernel { rtnl, genl, nl80211: None, seq, req: vec![0; 512], buf: vec![0; 64 * 1024] })
+    }
+
+    fn next_seq(&mut self) -> u32 {
+        self.seq = self.seq.wrapping_add(1).max(1);
+        self.seq
+    }
+
+    /// Sends `self.req[..len]` on `proto` and feeds every reply message to `each` until the
+    /// dump's DONE or the ACK. A dump interrupted by a change (NLM_F_DUMP_INTR) is reported as
+    /// `EINTR` so the caller can retry.
+    fn transact(&mut self, proto: Protocol, len: usize, mut each: impl FnMut(&Message<'_>)) -> io::Result<()> {
+        let seq = self.seq;
+        let sock = match proto {
+            Protocol::Route => &self.rtnl,
+            Protocol::Generic => self.genl.as_ref().ok_or_else(|| errno(libc::EPROTONOSUPPORT))?,
+        };
+        sock.send(self.req.get(..len).unwrap_or_default())?;
+        let mut interrupted = false;
+        loop {
+            let n = match sock.recv(&mut self.buf, false)? {
+                Received::Data(n) => n,
+                Received::Spoofed(_) => continue,
+                Received::WouldBlock => return Err(errno(libc::ETIMEDOUT)),
+                Received::Overrun => return Err(errno(libc::ENOBUFS)),
+            };
+            for m in Messages::new(self.buf.get(..n).unwrap_or_default(), ORDER) {
+                let m = m.map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
+                if m.header.seq != seq {
+                    continue; // a late reply to an earlier request
+                }
+                interrupted |= m.header.flags & flags::DUMP_INTR != 0;
+                match m.kind() {
+                    MessageKind::Done => return if interrupted { Err(errno(libc::EINTR)) } else { Ok(()) },
+                    MessageKind::Error => {
+                        let e = m.error().map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
+                        if e.errno == 0 {
+                            return Ok(());
+                        }
+                        if let Some(text) = e.text {
+                            debug!("kernel says: {}", apwatch_core::escape::IwEscaped(text));
+                        }
+                        return Err(errno(e.errno));
+                    }
+                    _ => each(&m),
+                }
+            }
+        }
+    }
+
+    fn dump_retrying(&mut self, proto: Protocol, encode: impl Fn(&mut [u8], u32) -> usize, mut each: impl FnMut(&Message<'_>)) -> io::Result<()> {
+        let mut tries = 0;
+        loop {
+            let seq = self.next_seq();
+            let len = encode(&mut self.req, seq);
+            let mut batch = Vec::new();
+            match self.transact(proto, len, |m| batch.push((m.header, m.payload.to_vec()))) {
+                Err(e) if e.raw_os_error() == Some(libc::EINTR) && tries < 3 => tries += 1,
+                Err(e) => return Err(e),
+                Ok(()) => {
+                    for (header, payload) in &batch {
+                        each(&Message { header: *header, payload, order: ORDER });
+                    }
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    /// Resolves nl80211 and its "mlme"/"config" groups.
+    pub fn resolve_nl80211(&mut self) -> io::Result<Nl80211> {
+        let seq = self.next_seq();
+        let len = ctrl::get_family(&mut self.req, ORDER, seq, b"nl80211").map_err(enc)?;
+        let mut found = None;
+        self.transact(Protocol::Generic, len, |m| {
+            if let Ok(f) = GenlMessage::parse(m).and_then(|g| Family::parse(&g)) {
+                let mlme = f.group_id(b"mlme").ok().flatten();
+                let config = f.group_id(b"config").ok().flatten();
+                if let (Some(mlme), Some(config)) = (mlme, config) {
+                    found = Some(Nl80211 { family: f.id, mlme, config });
+                }
+            }
+        })?;
+        let n = found.ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "nl80211 has no mlme/config groups"))?;
+        self.nl80211 = Some(n);
+        Ok(n)
+    }
+
+    fn family(&self) -> io::Result<u16> {
+        self.nl80211.map(|n| n.family).ok_or_else(|| errno(libc::EPROTONOSUPPORT))
+    }
+
+    /// Every wireless interface.
+    pub fn dump_interfaces(&mut self) -> io::Result<Vec<WifiInfo>> {
+        let family = self.family()?;
+        let mut out = Vec::new();
+        self.dump_retrying(
+            Protocol::Generic,
+            |b, seq| nl80211::get_interface(b, ORDER, family, seq, None).unwrap_or(0),
+            |m| {
+                if let Ok(i) = GenlMessage::parse(m).and_then(|g| Interface::parse(&g)) {
+                    out.extend(WifiInfo::from_record(&i));
+                }
+            },
+        )?;
+        Ok(out)
+    }
+
+    /// One interface; `None` when it no longer exists or is not wireless.
+    pub fn get_interface(&mut self, ifindex: u32) -> io::Result<Option<WifiInfo>> {
+        let family = self.family()?;
+        let seq = self.next_seq();
+        let len = nl80211::get_interface(&mut self.req, ORDER, family, seq, Some(ifindex)).map_err(enc)?;
+        let mut out = None;
+        let r = self.transact(Protocol::Generic, len, |m| {
+            if let Ok(i) = GenlMessage::parse(m).and_then(|g| Interface::parse(&g)) {
+                out = WifiInfo::from_record(&i);
+            }
+        });
+        match r {
+            Ok(()) => Ok(out),
+            Err(e) if matches!(e.raw_os_error(), Some(libc::ENODEV | libc::EINVAL | libc::EOPNOTSUPP)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Every link.
+    pub fn dump_links(&mut self) -> io::Result<Vec<LinkInfo>> {
+        let mut out = Vec::new();
+        self.dump_retrying(
+            Protocol::Route,
+            |b, seq| rtnl::get_links(b, ORDER, seq).unwrap_or(0),
+            |m| {
+                if let Ok(l) = Link::parse(m) {
+                    out.push(LinkInfo::from_link(&l));
+                }
+            },
+        )?;
+        Ok(out)
+    }
+
+    /// One link; `None` when it is gone.
+    pub fn get_link(&mut self, ifindex: u32) -> io::Result<Option<LinkInfo>> {
+        let seq = self.next_seq();
+        let len = rtnl::get_link(&mut self.req, ORDER, seq, ifindex).map_err(enc)?;
+        let mut out = None;
+        match self.transact(Protocol::Route, len, |m| out = Link::parse(m).ok().map(|l| LinkInfo::from_link(&l))) {
+            Ok(()) => Ok(out),
+            Err(e) if e.raw_os_error() == Some(libc::ENODEV) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Every IPv4 address: (ifindex, address, prefix length).
+    pub fn dump_addrs(&mut self) -> io::Result<Vec<(u32, Ipv4Addr, u8)>> {
+        let mut out = Vec::new();
+        self.dump_retrying(
+            Protocol::Route,
+            |b, seq| rtnl::get_addrs(b, ORDER, seq).unwrap_or(0),
+            |m| {
+                if let Ok(Some(a)) = Address::parse(m) {
+                    out.push((a.ifindex, Ipv4Addr::from(a.addr), a.prefix_len));
+                }
+            },
+        )?;
+        Ok(out)
+    }
+
+    fn simple(&mut self, encode: impl FnOnce(&mut [u8], u32) -> Result<usize, apwatch_core::EncodeError>) -> io::Result<()> {
+        let seq = self.next_seq();
+        let len = encode(&mut self.req, seq).map_err(enc)?;
+        self.transact(Protocol::Route, len, |_| {})
+    }
+
+    /// Makes `ifindex` a port of `master` (0 detaches).
+    pub fn set_master(&mut self, ifindex: u32, master: u32) -> io::Result<()> {
+        self.simple(|b, seq| rtnl::set_master(b, ORDER, seq, ifindex, master))
+    }
+
+    /// Creates bridge `name`, up. An existing one is fine.
+    pub fn create_bridge(&mut self, name: &[u8]) -> io::Result<()> {
+        match self.simple(|b, seq| rtnl::new_bridge(b, ORDER, seq, name)) {
+            Err(e) if e.raw_os_error() == Some(libc::EEXIST) => Ok(()),
+            r => r,
+        }
+    }
+}
+
+fn enc(e: apwatch_core::EncodeError) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidInput, e.to_string())
+}
+
+fn set_timeout(s: &Socket) -> io::Result<()> {
+    rustix::net::sockopt::set_socket_timeout(s, rustix::net::sockopt::Timeout::Recv, Some(Duration::from_secs(5)))?;
+    Ok(())
+}

@@ -1,0 +1,197 @@
+//! `apwatch monitor`: prints nl80211 (mlme, config) and rtnetlink link events as they come, one
+//! per line, START_AP decoded with its SSID — what `iw event` shows as "unknown event 15".
+
+use std::io::Write;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use apwatch_core::escape::{Hex, IwEscaped};
+use apwatch_core::genl::GenlMessage;
+use apwatch_core::netlink::{Message, MessageKind, Messages};
+use apwatch_core::nl80211::{Event, Interface};
+use apwatch_core::rtnl::{self, Link};
+use rustix::event::{poll, PollFd, PollFlags};
+
+use crate::json::Object;
+use crate::kernel::{Kernel, ORDER};
+use crate::netlink::{Protocol, Received, Socket};
+use crate::Exit;
+
+fn time() -> f64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
+}
+
+fn ssid_fields(o: Object, ssid: Option<&[u8]>) -> (Object, String) {
+    match ssid {
+        Some(s) => {
+            let text = IwEscaped(s).to_string();
+            (o.str("ssid", text.as_bytes()).str("ssid_hex", Hex(s).to_string().as_bytes()), format!(" ssid=\"{text}\""))
+        }
+        None => (o, String::new()),
+    }
+}
+
+fn iface_line(name: &str, i: &Interface<'_>, json: bool) -> String {
+    let o = Object::new().num("time", format_args!("{:.6}", time())).str("source", b"nl80211").str("event", name.as_bytes());
+    let o = o.opt_num("wiphy", i.wiphy).opt_num("ifindex", i.ifindex).opt_num("wdev", i.wdev);
+    let o = match i.ifname {
+        Some(n) => o.str("ifname", n),
+        None => o,
+    };
+    let o = match i.iftype {
+        Some(t) => o.str("iftype", t.name().as_bytes()),
+        None => o,
+    };
+    let (o, ssid) = ssid_fields(o, i.ssid.map(|s| s.as_bytes()));
+    if json {
+        return o.finish();
+    }
+    format!(
+        "nl80211 {name} ifindex={} ifname={} iftype={}{ssid}",
+        i.ifindex.map_or("-".into(), |v| v.to_string()),
+        i.ifname.map_or("-".into(), |n| IwEscaped(n).to_string()),
+        i.iftype.map_or("-", |t| t.name()),
+    )
+}
+
+fn nl80211_line(ev: &Event<'_>, json: bool) -> String {
+    let base = || Object::new().num("time", format_args!("{:.6}", time())).str("source", b"nl80211").str("event", ev.name().as_bytes());
+    match ev {
+        Event::StartAp(e) | Event::StopAp(e) => {
+            let o = base().opt_num("wiphy", e.wiphy).num("ifindex", e.ifindex).opt_num("wdev", e.wdev).opt_num("link_id", e.link_id);
+            let (o, ssid) = ssid_fields(o, e.ssid.map(|s| s.as_bytes()));
+            if json {
+                return o.finish();
+            }
+            format!(
+                "nl80211 {} wiphy={} ifindex={} wdev={}{ssid}{}",
+                ev.name(),
+                e.wiphy.map_or("-".into(), |v| v.to_string()),
+                e.ifindex,
+                e.wdev.map_or("-".into(), |v| format!("{v:#x}")),
+                e.link_id.map_or(String::new(), |l| format!(" link_id={l}")),
+            )
+        }
+        Event::NewInterface(i) | Event::SetInterface(i) | Event::DelInterface(i) => iface_line(ev.name(), i, json),
+        Event::NewStation(s) | Event::DelStation(s) => {
+            let mac = s.mac.map(|m| m.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":")).unwrap_or_default();
+            if json {
+                return base().num("ifindex", s.ifindex).str("mac", mac.as_bytes()).finish();
+            }
+            format!("nl80211 {} ifindex={} mac={mac}", ev.name(), s.ifindex)
+        }
+        Event::ChannelSwitch(c) => {
+            if json {
+                return base().num("ifindex", c.ifindex).opt_num("freq", c.freq).opt_num("link_id", c.link_id).finish();
+            }
+            format!("nl80211 {} ifindex={} freq={}", ev.name(), c.ifindex, c.freq.map_or("-".into(), |f| f.to_string()))
+        }
+        Event::Unknown { cmd, ifindex } => {
+            if json {
+                return base().num("cmd", cmd).opt_num("ifindex", *ifindex).finish();
+            }
+            format!("nl80211 cmd {cmd} ifindex={}", ifindex.map_or("-".into(), |v| v.to_string()))
+        }
+    }
+}
+
+fn link_line(kind: u16, l: &Link<'_>, json: bool) -> String {
+    let event = if kind == rtnl::kind::NEWLINK { "newlink" } else { "dellink" };
+    let name = l.ifname.unwrap_or_default();
+    if json {
+        let o = Object::new().num("time", format_args!("{:.6}", time())).str("source", b"rtnl").str("event", event.as_bytes());
+        let o = o.num("ifindex", l.ifindex).str("ifname", name).bool("up", l.is_up()).bool("carrier", l.has_carrier());
+        let o = o.opt_num("master", l.master()).opt_num("operstate", l.operstate).num("family", l.family);
+        return o.finish();
+    }
+    format!(
+        "rtnl {event} {} ifindex={} {}{}{}{}",
+        IwEscaped(name),
+        l.ifindex,
+        if l.is_up() { "up" } else { "down" },
+        if l.has_carrier() { " carrier" } else { "" },
+        l.master().map_or(String::new(), |m| format!(" master={m}")),
+        if l.family == rtnl::af::BRIDGE { " (bridge port)" } else { "" },
+    )
+}
+
+fn describe(proto: Protocol, family: Option<u16>, m: &Message<'_>, json: bool) -> Option<String> {
+    match (proto, m.kind()) {
+        (Protocol::Generic, MessageKind::Protocol(f)) if Some(f) == family => {
+            match GenlMessage::parse(m).and_then(|g| Event::parse(&g)) {
+                Ok(ev) => Some(nl80211_line(&ev, json)),
+                Err(e) => Some(format!("nl80211 malformed message skipped: {e}")),
+            }
+        }
+        (Protocol::Route, MessageKind::Protocol(k @ (rtnl::kind::NEWLINK | rtnl::kind::DELLINK))) => {
+            Some(Link::parse(m).map_or_else(|e| format!("rtnl malformed message skipped: {e}"), |l| link_line(k, &l, json)))
+        }
+        _ => None,
+    }
+}
+
+pub fn monitor(json: bool) -> Exit {
+    let setup = || -> std::io::Result<(Option<(Socket, u16)>, Socket)> {
+        let rtnl_sock = Socket::open(Protocol::Route, 0, true)?;
+        rtnl_sock.join(rtnl::group::LINK)?;
+        let genl = match Kernel::open()?.resolve_nl80211() {
+            Ok(n) => {
+                let s = Socket::open(Protocol::Generic, 0, true)?;
+                s.join(n.mlme)?;
+                s.join(n.config)?;
+                Some((s, n.family))
+            }
+            Err(e) => {
+                eprintln!("warn: nl80211 not available ({e}); link events only");
+                None
+            }
+        };
+        Ok((genl, rtnl_sock))
+    };
+    let (genl, rtnl_sock) = match setup() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Exit::Runtime;
+        }
+    };
+    let family = genl.as_ref().map(|(_, f)| *f);
+    let mut buf = vec![0u8; 64 * 1024];
+    let stdout = std::io::stdout();
+    loop {
+        let mut fds = vec![PollFd::new(&rtnl_sock, PollFlags::IN)];
+        if let Some((g, _)) = &genl {
+            fds.push(PollFd::new(g, PollFlags::IN));
+        }
+        if let Err(e) = poll(&mut fds, None) {
+            if e != rustix::io::Errno::INTR {
+                eprintln!("error: poll: {e}");
+                return Exit::Runtime;
+            }
+        }
+        let socks: Vec<(&Socket, Protocol)> =
+            std::iter::once((&rtnl_sock, Protocol::Route)).chain(genl.as_ref().map(|(g, _)| (g, Protocol::Generic))).collect();
+        for (sock, proto) in socks {
+            loop {
+                match sock.recv(&mut buf, true) {
+                    Ok(Received::Data(n)) => {
+                        let mut out = stdout.lock();
+                        for m in Messages::new(buf.get(..n).unwrap_or_default(), ORDER).flatten() {
+                            if let Some(line) = describe(proto, family, &m, json) {
+                                if writeln!(out, "{line}").and_then(|_| out.flush()).is_err() {
+                                    return Exit::Ok; // stdout closed (| head)
+                                }
+                            }
+                        }
+                    }
+                    Ok(Received::Spoofed(pid)) => eprintln!("warn: ignored a message from user-space port {pid}"),
+                    Ok(Received::Overrun) => eprintln!("warn: ENOBUFS: events were lost"),
+                    Ok(Received::WouldBlock) => break,
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        return Exit::Runtime;
+                    }
+                }
+            }
+        }
+    }
+}

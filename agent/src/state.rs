@@ -1,0 +1,166 @@
+//! The state file `status` reads: the active APs, their rules and bridges and since when,
+//! written atomically by `run` whenever it changes.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use apwatch_core::config::{Backend, Config};
+use apwatch_core::escape::{Hex, IwEscaped};
+use apwatch_core::policy::{self, Plan};
+use apwatch_core::Ssid;
+
+use crate::files;
+use crate::json::Object;
+use crate::view::View;
+
+/// When each active AP (by ifindex) started with its current SSID.
+#[derive(Default)]
+pub struct Since {
+    started: BTreeMap<u32, (Ssid, u64)>,
+}
+
+pub fn now_secs() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+impl Since {
+    /// Keeps start times of APs still up with the same SSID; forgets the rest.
+    pub fn update(&mut self, plan: &Plan, view: &View) {
+        let now = now_secs();
+        let mut next = BTreeMap::new();
+        for a in &plan.active {
+            let Some(ssid) = view.wifi.get(&a.ifindex).and_then(|w| w.ssid.clone()) else { continue };
+            let t = match self.started.get(&a.ifindex) {
+                Some((old, t)) if *old == ssid => *t,
+                _ => now,
+            };
+            next.insert(a.ifindex, (ssid, t));
+        }
+        self.started = next;
+    }
+
+    pub fn get(&self, ifindex: u32) -> Option<u64> {
+        self.started.get(&ifindex).map(|(_, t)| *t)
+    }
+}
+
+/// One active AP as the state file records it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Entry {
+    pub phy: String,
+    pub ifname: String,
+    pub ifindex: u32,
+    pub ssid: Vec<u8>,
+    pub rule: String,
+    pub bridge: String,
+    pub master: String,
+    pub since: u64,
+}
+
+fn field(s: &str) -> &str {
+    if s.is_empty() { "-" } else { s }
+}
+
+fn unfield(s: &str) -> String {
+    if s == "-" { String::new() } else { s.to_owned() }
+}
+
+/// The state file: a version line, then one tab-separated line per active AP. Every field is
+/// a kernel name (no whitespace), a validated config name, a number, or hex (the SSID).
+pub fn render(cfg: &Config, backend: Backend, plan: &Plan, view: &View, since: &Since) -> String {
+    let mut out = format!("apwatch-state 1\npid {}\nbackend {}\n", std::process::id(), match backend {
+        Backend::Ubus => "ubus",
+        _ => "rtnl",
+    });
+    for a in &plan.active {
+        let Some(w) = view.wifi.get(&a.ifindex) else { continue };
+        let rule = a.rule.and_then(|i| cfg.rules.get(i));
+        let master = view.links.get(&a.ifindex).and_then(|l| l.master).and_then(|m| view.link_name(m));
+        let e = Entry {
+            phy: w.wiphy.map(|p| format!("phy{p}")).unwrap_or_default(),
+            ifname: String::from_utf8_lossy(&w.ifname).into_owned(),
+            ifindex: a.ifindex,
+            ssid: w.ssid.as_ref().map(|s| s.as_bytes().to_vec()).unwrap_or_default(),
+            rule: rule.map(|r| r.name.to_string()).unwrap_or_default(),
+            bridge: rule.and_then(|r| policy::target_bridge(r, backend)).map(|b| b.to_string()).unwrap_or_default(),
+            master: master.map(|m| String::from_utf8_lossy(m).into_owned()).unwrap_or_default(),
+            since: since.get(a.ifindex).unwrap_or(0),
+        };
+        out += &format!(
+            "ap\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n",
+            field(&e.phy), field(&e.ifname), e.ifindex, Hex(&e.ssid), field(&e.rule), field(&e.bridge), field(&e.master), e.since
+        );
+    }
+    out
+}
+
+/// Reads a state file back.
+pub fn parse(text: &str) -> Option<(u32, Vec<Entry>)> {
+    let mut lines = text.lines();
+    if lines.next()? != "apwatch-state 1" {
+        return None;
+    }
+    let mut pid = 0;
+    let mut aps = Vec::new();
+    for l in lines {
+        let f: Vec<&str> = l.split('\t').collect();
+        match f.as_slice() {
+            ["ap", phy, ifname, ifindex, ssid, rule, bridge, master, since] => aps.push(Entry {
+                phy: unfield(phy),
+                ifname: unfield(ifname),
+                ifindex: ifindex.parse().ok()?,
+                ssid: apwatch_core::escape::decode_hex::<32>(ssid.as_bytes())?.to_vec(),
+                rule: unfield(rule),
+                bridge: unfield(bridge),
+                master: unfield(master),
+                since: since.parse().ok()?,
+            }),
+            [other] => {
+                if let Some(p) = other.strip_prefix("pid ") {
+                    pid = p.parse().ok()?;
+                }
+            }
+            _ => {}
+        }
+    }
+    Some((pid, aps))
+}
+
+impl Entry {
+    pub fn json(&self) -> String {
+        let o = Object::new()
+            .str("phy", self.phy.as_bytes())
+            .str("ifname", self.ifname.as_bytes())
+            .num("ifindex", self.ifindex)
+            .str("ssid", IwEscaped(&self.ssid).to_string().as_bytes())
+            .str("ssid_hex", Hex(&self.ssid).to_string().as_bytes());
+        let o = if self.rule.is_empty() { o } else { o.str("rule", self.rule.as_bytes()) };
+        let o = if self.bridge.is_empty() { o } else { o.str("bridge", self.bridge.as_bytes()) };
+        let o = if self.master.is_empty() { o } else { o.str("master", self.master.as_bytes()) };
+        o.num("since", self.since).finish()
+    }
+}
+
+/// Writes the state file when its content changed.
+pub fn write(path: &Path, text: &str) -> std::io::Result<bool> {
+    files::write_atomic(path, text.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_survive_the_file() {
+        let e = Entry {
+            phy: "phy0".into(), ifname: "wlan0".into(), ifindex: 2, ssid: b"a\tb\n\xff".to_vec(),
+            rule: "guest".into(), bridge: "br-guest".into(), master: String::new(), since: 5,
+        };
+        let text = format!("apwatch-state 1\npid 7\nbackend rtnl\nap\t{}\t{}\t2\t{}\t{}\t{}\t-\t5\n", e.phy, e.ifname, Hex(&e.ssid), e.rule, e.bridge);
+        let (pid, aps) = parse(&text).unwrap();
+        assert_eq!((pid, aps), (7, vec![e.clone()]));
+        assert_eq!(e.json(), r#"{"phy":"phy0","ifname":"wlan0","ifindex":2,"ssid":"a\\x09b\\x0a\\xff","ssid_hex":"6109620aff","rule":"guest","bridge":"br-guest","since":5}"#);
+        assert!(parse("garbage").is_none());
+    }
+}
