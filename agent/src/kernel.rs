@@ -85,6 +85,9 @@ pub struct Kernel {
     seq: u32,
     req: Vec<u8>,
     buf: Vec<u8>,
+    /// Test-only (APWATCH_TEST_WIFI): wireless state read from a file instead of nl80211, so the
+    /// network-namespace tests can stand dummy links in for AP netdevs. Never set in production.
+    fake_wifi: Option<std::path::PathBuf>,
 }
 
 fn errno(e: i32) -> io::Error {
@@ -103,7 +106,8 @@ impl Kernel {
         let seq = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(1, |d| d.as_secs() as u32);
-        Ok(Kernel { rtnl, genl, nl80211: None, seq, req: vec![0; 512], buf: vec![0; 64 * 1024] })
+        let fake_wifi = std::env::var_os("APWATCH_TEST_WIFI").map(Into::into);
+        Ok(Kernel { rtnl, genl, nl80211: None, seq, req: vec![0; 512], buf: vec![0; 64 * 1024], fake_wifi })
     }
 
     fn next_seq(&mut self) -> u32 {
@@ -172,6 +176,32 @@ impl Kernel {
         }
     }
 
+    /// Whether wireless interfaces can be asked about (nl80211, or the test file).
+    pub fn has_wifi(&self) -> bool {
+        self.nl80211.is_some() || self.fake_wifi.is_some()
+    }
+
+    /// Whether the test file stands in for nl80211.
+    pub fn has_fake_wifi(&self) -> bool {
+        self.fake_wifi.is_some()
+    }
+
+    /// Test-only: `IFNAME IFTYPE SSID_HEX|-` lines, names resolved to links.
+    fn fake_interfaces(&mut self, path: &std::path::Path) -> io::Result<Vec<WifiInfo>> {
+        let text = std::fs::read_to_string(path)?;
+        let links = self.dump_links()?;
+        let mut out = Vec::new();
+        for line in text.lines() {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            let [name, iftype, ssid] = f.as_slice() else { continue };
+            let Some(link) = links.iter().find(|l| l.name == name.as_bytes()) else { continue };
+            let iftype = if *iftype == "AP" { IfType::Ap } else { IfType::Station };
+            let ssid = apwatch_core::escape::decode_hex::<32>(ssid.as_bytes()).and_then(|b| Ssid::new(&b).ok());
+            out.push(WifiInfo { ifindex: link.ifindex, ifname: link.name.clone(), wiphy: Some(0), iftype: Some(iftype), ssid, wdev: None });
+        }
+        Ok(out)
+    }
+
     /// Resolves nl80211 and its "mlme"/"config" groups.
     pub fn resolve_nl80211(&mut self) -> io::Result<Nl80211> {
         let seq = self.next_seq();
@@ -197,6 +227,9 @@ impl Kernel {
 
     /// Every wireless interface.
     pub fn dump_interfaces(&mut self) -> io::Result<Vec<WifiInfo>> {
+        if let Some(p) = self.fake_wifi.clone() {
+            return self.fake_interfaces(&p);
+        }
         let family = self.family()?;
         let mut out = Vec::new();
         self.dump_retrying(
@@ -213,6 +246,9 @@ impl Kernel {
 
     /// One interface; `None` when it no longer exists or is not wireless.
     pub fn get_interface(&mut self, ifindex: u32) -> io::Result<Option<WifiInfo>> {
+        if let Some(p) = self.fake_wifi.clone() {
+            return Ok(self.fake_interfaces(&p)?.into_iter().find(|w| w.ifindex == ifindex));
+        }
         let family = self.family()?;
         let seq = self.next_seq();
         let len = nl80211::get_interface(&mut self.req, ORDER, family, seq, Some(ifindex)).map_err(enc)?;

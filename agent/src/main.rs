@@ -121,14 +121,16 @@ fn status(config: &str, json_out: bool) -> Exit {
             return Exit::Runtime;
         }
     };
-    let Some((pid, aps)) = state::parse(&text) else {
+    let Some((pid, counters, aps)) = state::parse(&text) else {
         eprintln!("{state_file}: not an apwatch state file");
         return Exit::Runtime;
     };
     let alive = pid != 0 && std::path::Path::new(&format!("/proc/{pid}")).exists();
     if json_out {
         let items: Vec<String> = aps.iter().map(state::Entry::json).collect();
-        println!("{}", json::Object::new().num("pid", pid).bool("running", alive).raw("aps", &json::array(&items)).finish());
+        let [malformed, spoofed, enobufs] = counters;
+        let c = json::Object::new().num("malformed", malformed).num("spoofed", spoofed).num("enobufs", enobufs).finish();
+        println!("{}", json::Object::new().num("pid", pid).bool("running", alive).raw("aps", &json::array(&items)).raw("counters", &c).finish());
         return Exit::Ok;
     }
     if !alive {

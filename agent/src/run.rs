@@ -372,11 +372,12 @@ impl Agent {
                         self.view.links.remove(&l.ifindex);
                     }
                 }
-                // every link event of a wireless netdev is a hint; so is any link event on a
-                // kernel without START_AP (a new AP shows as carrier up there)
-                if self.view.wifi.contains_key(&l.ifindex) || self.genl_events.is_some() {
+                // every link event of a wireless netdev is a hint: on kernels before 6.3 (no
+                // START_AP) carrier up is how an AP start shows; a new netdev announces itself
+                // on nl80211's "config" group first
+                if self.view.wifi.contains_key(&l.ifindex) || self.kernel.has_fake_wifi() {
                     self.pipeline.push(Hint::Interface(l.ifindex));
-                    return self.view.wifi.contains_key(&l.ifindex);
+                    return true;
                 }
                 false
             }
@@ -420,9 +421,10 @@ impl Agent {
             self.try_nl80211();
         }
         self.view.links = self.kernel.dump_links()?.into_iter().map(|l| (l.ifindex, l)).collect();
-        self.view.wifi = match self.kernel.nl80211 {
-            Some(_) => self.kernel.dump_interfaces()?.into_iter().map(|w| (w.ifindex, w)).collect(),
-            None => Default::default(),
+        self.view.wifi = if self.kernel.has_wifi() {
+            self.kernel.dump_interfaces()?.into_iter().map(|w| (w.ifindex, w)).collect()
+        } else {
+            Default::default()
         };
         self.addrs_dirty = true;
         debug!("resync: {} links, {} wireless interfaces", self.view.links.len(), self.view.wifi.len());
@@ -457,7 +459,7 @@ impl Agent {
                     self.view.links.remove(&id);
                 }
             }
-            let w = if self.kernel.nl80211.is_some() { self.kernel.get_interface(id)? } else { None };
+            let w = if self.kernel.has_wifi() { self.kernel.get_interface(id)? } else { None };
             match w {
                 Some(w) => {
                     self.view.wifi.insert(id, w);
@@ -514,7 +516,9 @@ impl Agent {
             }
         }
         self.since.update(&plan, &self.view);
-        let text = state::render(&self.cfg, backend, &plan, &self.view, &self.since);
+        let c = &self.counters;
+        let counters = [c.malformed.count(), c.spoofed.count(), c.enobufs.count()];
+        let text = state::render(&self.cfg, backend, &plan, &self.view, &self.since, counters);
         if let Err(e) = state::write(std::path::Path::new(self.cfg.main.state_file.as_str()), &text) {
             warn!("state file {}: {e}", self.cfg.main.state_file);
         }

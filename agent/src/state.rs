@@ -68,11 +68,17 @@ fn unfield(s: &str) -> String {
 
 /// The state file: a version line, then one tab-separated line per active AP. Every field is
 /// a kernel name (no whitespace), a validated config name, a number, or hex (the SSID).
-pub fn render(cfg: &Config, backend: Backend, plan: &Plan, view: &View, since: &Since) -> String {
-    let mut out = format!("apwatch-state 1\npid {}\nbackend {}\n", std::process::id(), match backend {
+pub fn render(cfg: &Config, backend: Backend, plan: &Plan, view: &View, since: &Since, counters: [u64; 3]) -> String {
+    let backend = match backend {
         Backend::Ubus => "ubus",
         _ => "rtnl",
-    });
+    };
+    let [malformed, spoofed, enobufs] = counters;
+    let mut out = format!(
+        "apwatch-state 1\npid {}\nbackend {backend}\ncounters {malformed} {spoofed} {enobufs}\n",
+        std::process::id()
+    );
+    let backend = if backend == "ubus" { Backend::Ubus } else { Backend::Rtnl };
     for a in &plan.active {
         let Some(w) = view.wifi.get(&a.ifindex) else { continue };
         let rule = a.rule.and_then(|i| cfg.rules.get(i));
@@ -96,12 +102,13 @@ pub fn render(cfg: &Config, backend: Backend, plan: &Plan, view: &View, since: &
 }
 
 /// Reads a state file back.
-pub fn parse(text: &str) -> Option<(u32, Vec<Entry>)> {
+pub fn parse(text: &str) -> Option<(u32, [u64; 3], Vec<Entry>)> {
     let mut lines = text.lines();
     if lines.next()? != "apwatch-state 1" {
         return None;
     }
     let mut pid = 0;
+    let mut counters = [0; 3];
     let mut aps = Vec::new();
     for l in lines {
         let f: Vec<&str> = l.split('\t').collect();
@@ -120,11 +127,16 @@ pub fn parse(text: &str) -> Option<(u32, Vec<Entry>)> {
                 if let Some(p) = other.strip_prefix("pid ") {
                     pid = p.parse().ok()?;
                 }
+                if let Some(c) = other.strip_prefix("counters ") {
+                    for (slot, v) in counters.iter_mut().zip(c.split(' ')) {
+                        *slot = v.parse().ok()?;
+                    }
+                }
             }
             _ => {}
         }
     }
-    Some((pid, aps))
+    Some((pid, counters, aps))
 }
 
 impl Entry {
@@ -157,9 +169,9 @@ mod tests {
             phy: "phy0".into(), ifname: "wlan0".into(), ifindex: 2, ssid: b"a\tb\n\xff".to_vec(),
             rule: "guest".into(), bridge: "br-guest".into(), master: String::new(), since: 5,
         };
-        let text = format!("apwatch-state 1\npid 7\nbackend rtnl\nap\t{}\t{}\t2\t{}\t{}\t{}\t-\t5\n", e.phy, e.ifname, Hex(&e.ssid), e.rule, e.bridge);
-        let (pid, aps) = parse(&text).unwrap();
-        assert_eq!((pid, aps), (7, vec![e.clone()]));
+        let text = format!("apwatch-state 1\npid 7\nbackend rtnl\ncounters 1 2 3\nap\t{}\t{}\t2\t{}\t{}\t{}\t-\t5\n", e.phy, e.ifname, Hex(&e.ssid), e.rule, e.bridge);
+        let (pid, c, aps) = parse(&text).unwrap();
+        assert_eq!((pid, c, aps), (7, [1, 2, 3], vec![e.clone()]));
         assert_eq!(e.json(), r#"{"phy":"phy0","ifname":"wlan0","ifindex":2,"ssid":"a\\x09b\\x0a\\xff","ssid_hex":"6109620aff","rule":"guest","bridge":"br-guest","since":5}"#);
         assert!(parse("garbage").is_none());
     }
