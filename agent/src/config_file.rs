@@ -17,10 +17,19 @@ impl fmt::Display for LoadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             LoadError::Io(path, e) => write!(f, "{path}: {e}"),
-            // "file:line: section, option: message", as compilers print it
-            LoadError::Invalid(path, e) => write!(f, "{path}:{}", e.to_string().trim_start_matches("line ")),
+            LoadError::Invalid(path, e) => located(f, path, e),
         }
     }
+}
+
+/// `file:line: section, option: message`, as compilers print it.
+fn located(f: &mut fmt::Formatter<'_>, path: &str, e: &ConfigError) -> fmt::Result {
+    write!(f, "{path}:{}", e.to_string().trim_start_matches("line "))
+}
+
+/// A located error found after loading (e.g. by `Config::check_backend`).
+pub fn invalid(path: &str, e: ConfigError) -> LoadError {
+    LoadError::Invalid(path.to_owned(), e)
 }
 
 /// Reads and checks `path`.

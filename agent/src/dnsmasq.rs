@@ -84,11 +84,6 @@ impl Dnsmasq {
         let mut changed = false;
         for e in entries.flatten() {
             let name = e.file_name();
-            // a temp file left by a crash between create and rename (dnsmasq skips dotfiles)
-            if name.to_str().is_some_and(|n| n.starts_with(".apwatch-") && n.contains(".conf.tmp")) {
-                let _ = files::remove(&e.path());
-                continue;
-            }
             let Some(rule) = name.to_str().and_then(|n| n.strip_prefix("apwatch-")).and_then(|n| n.strip_suffix(".conf")) else {
                 continue;
             };

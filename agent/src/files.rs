@@ -13,7 +13,8 @@ pub fn write_atomic(path: &Path, data: &[u8]) -> io::Result<bool> {
     }
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let name = path.file_name().ok_or_else(|| io::Error::other("no file name"))?;
-    let tmp = dir.join(format!(".{}.tmp{}", name.to_string_lossy(), std::process::id()));
+    // A fixed name: a temp file left by a crash is simply overwritten by the next write.
+    let tmp = dir.join(format!(".{}.tmp", name.to_string_lossy()));
     let result = (|| {
         let mut f = File::create(&tmp)?;
         f.write_all(data)?;
@@ -25,6 +26,14 @@ pub fn write_atomic(path: &Path, data: &[u8]) -> io::Result<bool> {
         let _ = fs::remove_file(&tmp);
     }
     result.map(|_| true)
+}
+
+/// Removes the temp file a crash may have left beside `path` (at start-up only: a running
+/// writer's temp file is never touched).
+pub fn remove_stale_temp(path: &Path) {
+    if let (Some(dir), Some(name)) = (path.parent(), path.file_name()) {
+        let _ = fs::remove_file(dir.join(format!(".{}.tmp", name.to_string_lossy())));
+    }
 }
 
 /// Removes `path`; false when it was not there.

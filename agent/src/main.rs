@@ -92,7 +92,7 @@ fn check_config(path: &str) -> Exit {
     match config_file::load(path) {
         Ok(cfg) => {
             if let Err(e) = cfg.check_backend(cfg.main.backend) {
-                eprintln!("{path}:{}", e.to_string().trim_start_matches("line "));
+                eprintln!("{}", config_file::invalid(path, e));
                 return Exit::Config;
             }
             println!("{path}: ok, {} rule(s)", cfg.rules.len());

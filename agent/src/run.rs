@@ -88,7 +88,7 @@ pub fn run(cfg_path: &str) -> Exit {
     }
     let bridges = Bridges::new(cfg.main.backend);
     if let Err(e) = cfg.check_backend(bridges.backend()) {
-        error!("{cfg_path}:{e}");
+        error!("{}", config_file::invalid(cfg_path, e));
         return Exit::Config;
     }
     match Agent::start(cfg, cfg_path.to_owned(), bridges) {
@@ -102,6 +102,11 @@ pub fn run(cfg_path: &str) -> Exit {
 
 impl Agent {
     fn start(cfg: Config, cfg_path: String, bridges: Bridges) -> std::io::Result<Agent> {
+        // temp files a crash (kill -9, power loss) left between create and rename
+        crate::files::remove_stale_temp(std::path::Path::new(cfg.main.state_file.as_str()));
+        for r in &cfg.rules {
+            crate::files::remove_stale_temp(&crate::dnsmasq::path(std::path::Path::new(cfg.main.dnsmasq_dir.as_str()), &r.name));
+        }
         let mut kernel = Kernel::open()?;
         let rcvbuf_knob = std::env::var("APWATCH_TEST_RCVBUF").ok().and_then(|v| v.parse::<usize>().ok());
         let rtnl_events = Socket::open(Protocol::Route, 0, true)?;
@@ -259,7 +264,7 @@ impl Agent {
             Ok(cfg) => {
                 let bridges = Bridges::new(cfg.main.backend);
                 if let Err(e) = cfg.check_backend(bridges.backend()) {
-                    error!("{}:{e}; keeping the last good configuration", self.cfg_path);
+                    error!("{}; keeping the last good configuration", config_file::invalid(&self.cfg_path, e));
                     return;
                 }
                 crate::log::set_level(cfg.main.log_level);
