@@ -118,7 +118,7 @@ impl Kernel {
     /// Sends `self.req[..len]` on `proto` and feeds every reply message to `each` until the
     /// dump's DONE or the ACK. A dump interrupted by a change (NLM_F_DUMP_INTR) is reported as
     /// `EINTR` so the caller can retry.
-    fn transact(&mut self, proto: Protocol, len: usize, mut each: impl FnMut(&Message<'_>)) -> io::Result<()> {
+    fn transact(&mut self, proto: Protocol, len: usize, each: &mut dyn FnMut(&Message<'_>)) -> io::Result<()> {
         let seq = self.seq;
         let sock = match proto {
             Protocol::Route => &self.rtnl,
@@ -157,13 +157,14 @@ impl Kernel {
         }
     }
 
-    fn dump_retrying(&mut self, proto: Protocol, encode: impl Fn(&mut [u8], u32) -> usize, mut each: impl FnMut(&Message<'_>)) -> io::Result<()> {
+    // `dyn`, not generics: one copy of this code in a binary that must fit a router's flash
+    fn dump_retrying(&mut self, proto: Protocol, encode: &dyn Fn(&mut [u8], u32) -> usize, each: &mut dyn FnMut(&Message<'_>)) -> io::Result<()> {
         let mut tries = 0;
         loop {
             let seq = self.next_seq();
             let len = encode(&mut self.req, seq);
             let mut batch = Vec::new();
-            match self.transact(proto, len, |m| batch.push((m.header, m.payload.to_vec()))) {
+            match self.transact(proto, len, &mut |m| batch.push((m.header, m.payload.to_vec()))) {
                 Err(e) if e.raw_os_error() == Some(libc::EINTR) && tries < 3 => tries += 1,
                 Err(e) => return Err(e),
                 Ok(()) => {
@@ -207,7 +208,7 @@ impl Kernel {
         let seq = self.next_seq();
         let len = ctrl::get_family(&mut self.req, ORDER, seq, b"nl80211").map_err(enc)?;
         let mut found = None;
-        self.transact(Protocol::Generic, len, |m| {
+        self.transact(Protocol::Generic, len, &mut |m| {
             if let Ok(f) = GenlMessage::parse(m).and_then(|g| Family::parse(&g)) {
                 let mlme = f.group_id(b"mlme").ok().flatten();
                 let config = f.group_id(b"config").ok().flatten();
@@ -234,8 +235,8 @@ impl Kernel {
         let mut out = Vec::new();
         self.dump_retrying(
             Protocol::Generic,
-            |b, seq| nl80211::get_interface(b, ORDER, family, seq, None).unwrap_or(0),
-            |m| {
+            &|b, seq| nl80211::get_interface(b, ORDER, family, seq, None).unwrap_or(0),
+            &mut |m| {
                 if let Ok(i) = GenlMessage::parse(m).and_then(|g| Interface::parse(&g)) {
                     out.extend(WifiInfo::from_record(&i));
                 }
@@ -253,7 +254,7 @@ impl Kernel {
         let seq = self.next_seq();
         let len = nl80211::get_interface(&mut self.req, ORDER, family, seq, Some(ifindex)).map_err(enc)?;
         let mut out = None;
-        let r = self.transact(Protocol::Generic, len, |m| {
+        let r = self.transact(Protocol::Generic, len, &mut |m| {
             if let Ok(i) = GenlMessage::parse(m).and_then(|g| Interface::parse(&g)) {
                 out = WifiInfo::from_record(&i);
             }
@@ -270,8 +271,8 @@ impl Kernel {
         let mut out = Vec::new();
         self.dump_retrying(
             Protocol::Route,
-            |b, seq| rtnl::get_links(b, ORDER, seq).unwrap_or(0),
-            |m| {
+            &|b, seq| rtnl::get_links(b, ORDER, seq).unwrap_or(0),
+            &mut |m| {
                 if let Ok(l) = Link::parse(m) {
                     out.push(LinkInfo::from_link(&l));
                 }
@@ -285,7 +286,7 @@ impl Kernel {
         let seq = self.next_seq();
         let len = rtnl::get_link(&mut self.req, ORDER, seq, ifindex).map_err(enc)?;
         let mut out = None;
-        match self.transact(Protocol::Route, len, |m| out = Link::parse(m).ok().map(|l| LinkInfo::from_link(&l))) {
+        match self.transact(Protocol::Route, len, &mut |m| out = Link::parse(m).ok().map(|l| LinkInfo::from_link(&l))) {
             Ok(()) => Ok(out),
             Err(e) if e.raw_os_error() == Some(libc::ENODEV) => Ok(None),
             Err(e) => Err(e),
@@ -297,8 +298,8 @@ impl Kernel {
         let mut out = Vec::new();
         self.dump_retrying(
             Protocol::Route,
-            |b, seq| rtnl::get_addrs(b, ORDER, seq).unwrap_or(0),
-            |m| {
+            &|b, seq| rtnl::get_addrs(b, ORDER, seq).unwrap_or(0),
+            &mut |m| {
                 if let Ok(Some(a)) = Address::parse(m) {
                     out.push((a.ifindex, Ipv4Addr::from(a.addr), a.prefix_len));
                 }
@@ -310,7 +311,7 @@ impl Kernel {
     fn simple(&mut self, encode: impl FnOnce(&mut [u8], u32) -> Result<usize, apwatch_core::EncodeError>) -> io::Result<()> {
         let seq = self.next_seq();
         let len = encode(&mut self.req, seq).map_err(enc)?;
-        self.transact(Protocol::Route, len, |_| {})
+        self.transact(Protocol::Route, len, &mut |_| {})
     }
 
     /// Makes `ifindex` a port of `master` (0 detaches).

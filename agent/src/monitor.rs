@@ -16,8 +16,11 @@ use crate::kernel::{Kernel, ORDER};
 use crate::netlink::{Protocol, Received, Socket};
 use crate::Exit;
 
-fn time() -> f64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
+/// Seconds since the epoch with microseconds, formatted without floating point (which would
+/// pull float formatting into the binary).
+fn time() -> String {
+    let d = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    format!("{}.{:06}", d.as_secs(), d.subsec_micros())
 }
 
 fn ssid_fields(o: Object, ssid: Option<&[u8]>) -> (Object, String) {
@@ -31,7 +34,7 @@ fn ssid_fields(o: Object, ssid: Option<&[u8]>) -> (Object, String) {
 }
 
 fn iface_line(name: &str, i: &Interface<'_>, json: bool) -> String {
-    let o = Object::new().num("time", format_args!("{:.6}", time())).str("source", b"nl80211").str("event", name.as_bytes());
+    let o = Object::new().num("time", time()).str("source", b"nl80211").str("event", name.as_bytes());
     let o = o.opt_num("wiphy", i.wiphy).opt_num("ifindex", i.ifindex).opt_num("wdev", i.wdev);
     let o = match i.ifname {
         Some(n) => o.str("ifname", n),
@@ -54,7 +57,7 @@ fn iface_line(name: &str, i: &Interface<'_>, json: bool) -> String {
 }
 
 fn nl80211_line(ev: &Event<'_>, json: bool) -> String {
-    let base = || Object::new().num("time", format_args!("{:.6}", time())).str("source", b"nl80211").str("event", ev.name().as_bytes());
+    let base = || Object::new().num("time", time()).str("source", b"nl80211").str("event", ev.name().as_bytes());
     match ev {
         Event::StartAp(e) | Event::StopAp(e) => {
             let o = base().opt_num("wiphy", e.wiphy).num("ifindex", e.ifindex).opt_num("wdev", e.wdev).opt_num("link_id", e.link_id);
@@ -98,7 +101,7 @@ fn link_line(kind: u16, l: &Link<'_>, json: bool) -> String {
     let event = if kind == rtnl::kind::NEWLINK { "newlink" } else { "dellink" };
     let name = l.ifname.unwrap_or_default();
     if json {
-        let o = Object::new().num("time", format_args!("{:.6}", time())).str("source", b"rtnl").str("event", event.as_bytes());
+        let o = Object::new().num("time", time()).str("source", b"rtnl").str("event", event.as_bytes());
         let o = o.num("ifindex", l.ifindex).str("ifname", name).bool("up", l.is_up()).bool("carrier", l.has_carrier());
         let o = o.opt_num("master", l.master()).opt_num("operstate", l.operstate).num("family", l.family);
         return o.finish();

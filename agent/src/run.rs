@@ -3,7 +3,6 @@
 //! the kernel for hinted interfaces once a burst is over (latest wins), and applies the policy's
 //! plan: bridges, dnsmasq drop-ins, the state file, the status LED.
 
-use std::collections::BTreeMap;
 use std::io::Read;
 use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -31,7 +30,7 @@ use crate::log::Once;
 use crate::netlink::{Protocol, Received, Socket};
 use crate::state::{self, Since};
 use crate::status_led::StatusLed;
-use crate::view::View;
+use crate::view::{IdMap, View};
 use crate::{config_file, Exit};
 
 /// After the first hint of a burst, wait this long for the burst to end…
@@ -63,7 +62,7 @@ pub struct Agent {
     counters: Counters,
     led: StatusLed,
     buf: Vec<u8>,
-    announced: BTreeMap<u32, (Option<usize>, Ssid)>,
+    announced: IdMap<(Option<usize>, Ssid)>,
 }
 
 fn kernel_release() -> (u32, u32) {
@@ -146,7 +145,7 @@ impl Agent {
             addrs_dirty: true,
             counters: Counters { malformed: Once::default(), spoofed: Once::default(), enobufs: Once::default() },
             buf: vec![0; 64 * 1024],
-            announced: BTreeMap::new(),
+            announced: IdMap::default(),
         };
         if let Some(n) = rcvbuf_knob {
             // test-only: a tiny buffer makes ENOBUFS happen on purpose
@@ -534,7 +533,7 @@ impl Agent {
 
     /// One line when an AP comes up, changes SSID or rule, or goes down.
     fn announce(&mut self, plan: &Plan) {
-        let mut now = BTreeMap::new();
+        let mut now = IdMap::default();
         for a in &plan.active {
             let Some(ssid) = self.view.wifi.get(&a.ifindex).and_then(|w| w.ssid.clone()) else { continue };
             let entry = (a.rule, ssid);

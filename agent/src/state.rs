@@ -1,7 +1,6 @@
 //! The state file `status` reads: the active APs, their rules and bridges and since when,
 //! written atomically by `run` whenever it changes.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -12,12 +11,12 @@ use apwatch_core::Ssid;
 
 use crate::files;
 use crate::json::Object;
-use crate::view::View;
+use crate::view::{IdMap, View};
 
 /// When each active AP (by ifindex) started with its current SSID.
 #[derive(Default)]
 pub struct Since {
-    started: BTreeMap<u32, (Ssid, u64)>,
+    started: IdMap<(Ssid, u64)>,
 }
 
 pub fn now_secs() -> u64 {
@@ -28,7 +27,7 @@ impl Since {
     /// Keeps start times of APs still up with the same SSID; forgets the rest.
     pub fn update(&mut self, plan: &Plan, view: &View) {
         let now = now_secs();
-        let mut next = BTreeMap::new();
+        let mut next = IdMap::default();
         for a in &plan.active {
             let Some(ssid) = view.wifi.get(&a.ifindex).and_then(|w| w.ssid.clone()) else { continue };
             let t = match self.started.get(&a.ifindex) {

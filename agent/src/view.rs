@@ -1,7 +1,6 @@
 //! What the agent knows of the kernel: wireless interfaces (nl80211), links (names, masters),
 //! IPv4 addresses. Filled by dumps and re-queries, never by guessing from an event.
 
-use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
 use apwatch_core::config::IfName;
@@ -9,10 +8,66 @@ use apwatch_core::policy::Iface;
 
 use crate::kernel::{LinkInfo, WifiInfo};
 
+/// A small map keyed by ifindex, kept sorted: a router has tens of links, and a `BTreeMap` per
+/// value type would cost flash for nothing.
+#[derive(Clone, Debug)]
+pub struct IdMap<V>(Vec<(u32, V)>);
+
+impl<V> Default for IdMap<V> {
+    fn default() -> Self {
+        IdMap(Vec::new())
+    }
+}
+
+impl<V> IdMap<V> {
+    fn pos(&self, k: u32) -> Result<usize, usize> {
+        self.0.binary_search_by_key(&k, |(id, _)| *id)
+    }
+    pub fn get(&self, k: &u32) -> Option<&V> {
+        self.pos(*k).ok().and_then(|i| self.0.get(i)).map(|(_, v)| v)
+    }
+    pub fn contains_key(&self, k: &u32) -> bool {
+        self.pos(*k).is_ok()
+    }
+    pub fn insert(&mut self, k: u32, v: V) {
+        match self.pos(k) {
+            Ok(i) => {
+                if let Some(slot) = self.0.get_mut(i) {
+                    slot.1 = v;
+                }
+            }
+            Err(i) => self.0.insert(i, (k, v)),
+        }
+    }
+    pub fn remove(&mut self, k: &u32) {
+        if let Ok(i) = self.pos(*k) {
+            self.0.remove(i);
+        }
+    }
+    pub fn values(&self) -> impl Iterator<Item = &V> {
+        self.0.iter().map(|(_, v)| v)
+    }
+    pub fn keys(&self) -> impl Iterator<Item = &u32> {
+        self.0.iter().map(|(k, _)| k)
+    }
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+}
+
+impl<V> FromIterator<(u32, V)> for IdMap<V> {
+    fn from_iter<I: IntoIterator<Item = (u32, V)>>(iter: I) -> Self {
+        let mut v: Vec<(u32, V)> = iter.into_iter().collect();
+        v.sort_by_key(|(k, _)| *k);
+        v.dedup_by_key(|(k, _)| *k);
+        IdMap(v)
+    }
+}
+
 #[derive(Default)]
 pub struct View {
-    pub wifi: BTreeMap<u32, WifiInfo>,
-    pub links: BTreeMap<u32, LinkInfo>,
+    pub wifi: IdMap<WifiInfo>,
+    pub links: IdMap<LinkInfo>,
     pub addrs: Vec<(u32, Ipv4Addr, u8)>,
 }
 
