@@ -23,7 +23,8 @@ const UBUS_SOCKETS: [&str; 2] = ["/var/run/ubus/ubus.sock", "/var/run/ubus.sock"
 impl Bridges {
     /// Picks the backend; `auto` means ubus when ubusd is there.
     pub fn new(b: Backend) -> Bridges {
-        let ubus = || Bridges::Ubus { program: std::env::var_os("APWATCH_UBUS").map_or_else(|| "ubus".into(), PathBuf::from) };
+        let ubus =
+            || Bridges::Ubus { program: std::env::var_os("APWATCH_UBUS").map_or_else(|| "ubus".into(), PathBuf::from) };
         match b {
             Backend::Rtnl => Bridges::Rtnl,
             Backend::Ubus => ubus(),
@@ -60,7 +61,10 @@ impl Bridges {
                 if let Some(old) = was.as_ref().and_then(|w| network_of(rules, w)) {
                     ubus(program, &old, "remove_device", &dev)?;
                 }
-                let net = rules.get(*rule).and_then(|r| r.network.as_deref()).ok_or_else(|| io::Error::other("rule has no network"))?;
+                let net = rules
+                    .get(*rule)
+                    .and_then(|r| r.network.as_deref())
+                    .ok_or_else(|| io::Error::other("rule has no network"))?;
                 ubus(program, net, "add_device", &dev)
             }
             (Bridges::Ubus { program }, Action::Leave { ifindex, bridge }) => {

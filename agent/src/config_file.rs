@@ -10,7 +10,7 @@ pub const DEFAULT_PATH: &str = "/etc/config/apwatch";
 /// Why a configuration could not be used.
 pub enum LoadError {
     Io(String, std::io::Error),
-    Invalid(String, ConfigError),
+    Invalid(String, Box<ConfigError>),
 }
 
 impl fmt::Display for LoadError {
@@ -29,11 +29,11 @@ fn located(f: &mut fmt::Formatter<'_>, path: &str, e: &ConfigError) -> fmt::Resu
 
 /// A located error found after loading (e.g. by `Config::check_backend`).
 pub fn invalid(path: &str, e: ConfigError) -> LoadError {
-    LoadError::Invalid(path.to_owned(), e)
+    LoadError::Invalid(path.to_owned(), Box::new(e))
 }
 
 /// Reads and checks `path`.
 pub fn load(path: &str) -> Result<Config, LoadError> {
     let text = std::fs::read(path).map_err(|e| LoadError::Io(path.to_owned(), e))?;
-    config::parse(&text).map_err(|e| LoadError::Invalid(path.to_owned(), e))
+    config::parse(&text).map_err(|e| invalid(path, e))
 }

@@ -84,7 +84,9 @@ impl Dnsmasq {
         let mut changed = false;
         for e in entries.flatten() {
             let name = e.file_name();
-            let Some(rule) = name.to_str().and_then(|n| n.strip_prefix("apwatch-")).and_then(|n| n.strip_suffix(".conf")) else {
+            let Some(rule) =
+                name.to_str().and_then(|n| n.strip_prefix("apwatch-")).and_then(|n| n.strip_suffix(".conf"))
+            else {
                 continue;
             };
             if !cfg.rules.iter().any(|r| r.name.as_str() == rule) && files::remove(&e.path())? {

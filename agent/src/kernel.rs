@@ -103,9 +103,7 @@ impl Kernel {
         if let Some(g) = &genl {
             set_timeout(g)?;
         }
-        let seq = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(1, |d| d.as_secs() as u32);
+        let seq = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(1, |d| d.as_secs() as u32);
         let fake_wifi = std::env::var_os("APWATCH_TEST_WIFI").map(Into::into);
         Ok(Kernel { rtnl, genl, nl80211: None, seq, req: vec![0; 512], buf: vec![0; 64 * 1024], fake_wifi })
     }
@@ -158,7 +156,12 @@ impl Kernel {
     }
 
     // `dyn`, not generics: one copy of this code in a binary that must fit a router's flash
-    fn dump_retrying(&mut self, proto: Protocol, encode: &dyn Fn(&mut [u8], u32) -> usize, each: &mut dyn FnMut(&Message<'_>)) -> io::Result<()> {
+    fn dump_retrying(
+        &mut self,
+        proto: Protocol,
+        encode: &dyn Fn(&mut [u8], u32) -> usize,
+        each: &mut dyn FnMut(&Message<'_>),
+    ) -> io::Result<()> {
         let mut tries = 0;
         loop {
             let seq = self.next_seq();
@@ -198,7 +201,14 @@ impl Kernel {
             let Some(link) = links.iter().find(|l| l.name == name.as_bytes()) else { continue };
             let iftype = if *iftype == "AP" { IfType::Ap } else { IfType::Station };
             let ssid = apwatch_core::escape::decode_hex::<32>(ssid.as_bytes()).and_then(|b| Ssid::new(&b).ok());
-            out.push(WifiInfo { ifindex: link.ifindex, ifname: link.name.clone(), wiphy: Some(0), iftype: Some(iftype), ssid, wdev: None });
+            out.push(WifiInfo {
+                ifindex: link.ifindex,
+                ifname: link.name.clone(),
+                wiphy: Some(0),
+                iftype: Some(iftype),
+                ssid,
+                wdev: None,
+            });
         }
         Ok(out)
     }
@@ -269,15 +279,11 @@ impl Kernel {
     /// Every link.
     pub fn dump_links(&mut self) -> io::Result<Vec<LinkInfo>> {
         let mut out = Vec::new();
-        self.dump_retrying(
-            Protocol::Route,
-            &|b, seq| rtnl::get_links(b, ORDER, seq).unwrap_or(0),
-            &mut |m| {
-                if let Ok(l) = Link::parse(m) {
-                    out.push(LinkInfo::from_link(&l));
-                }
-            },
-        )?;
+        self.dump_retrying(Protocol::Route, &|b, seq| rtnl::get_links(b, ORDER, seq).unwrap_or(0), &mut |m| {
+            if let Ok(l) = Link::parse(m) {
+                out.push(LinkInfo::from_link(&l));
+            }
+        })?;
         Ok(out)
     }
 
@@ -296,19 +302,18 @@ impl Kernel {
     /// Every IPv4 address: (ifindex, address, prefix length).
     pub fn dump_addrs(&mut self) -> io::Result<Vec<(u32, Ipv4Addr, u8)>> {
         let mut out = Vec::new();
-        self.dump_retrying(
-            Protocol::Route,
-            &|b, seq| rtnl::get_addrs(b, ORDER, seq).unwrap_or(0),
-            &mut |m| {
-                if let Ok(Some(a)) = Address::parse(m) {
-                    out.push((a.ifindex, Ipv4Addr::from(a.addr), a.prefix_len));
-                }
-            },
-        )?;
+        self.dump_retrying(Protocol::Route, &|b, seq| rtnl::get_addrs(b, ORDER, seq).unwrap_or(0), &mut |m| {
+            if let Ok(Some(a)) = Address::parse(m) {
+                out.push((a.ifindex, Ipv4Addr::from(a.addr), a.prefix_len));
+            }
+        })?;
         Ok(out)
     }
 
-    fn simple(&mut self, encode: impl FnOnce(&mut [u8], u32) -> Result<usize, apwatch_core::EncodeError>) -> io::Result<()> {
+    fn simple(
+        &mut self,
+        encode: impl FnOnce(&mut [u8], u32) -> Result<usize, apwatch_core::EncodeError>,
+    ) -> io::Result<()> {
         let seq = self.next_seq();
         let len = encode(&mut self.req, seq).map_err(enc)?;
         self.transact(Protocol::Route, len, &mut |_| {})

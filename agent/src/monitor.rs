@@ -60,7 +60,11 @@ fn nl80211_line(ev: &Event<'_>, json: bool) -> String {
     let base = || Object::new().num("time", time()).str("source", b"nl80211").str("event", ev.name().as_bytes());
     match ev {
         Event::StartAp(e) | Event::StopAp(e) => {
-            let o = base().opt_num("wiphy", e.wiphy).num("ifindex", e.ifindex).opt_num("wdev", e.wdev).opt_num("link_id", e.link_id);
+            let o = base()
+                .opt_num("wiphy", e.wiphy)
+                .num("ifindex", e.ifindex)
+                .opt_num("wdev", e.wdev)
+                .opt_num("link_id", e.link_id);
             let (o, ssid) = ssid_fields(o, e.ssid.map(|s| s.as_bytes()));
             if json {
                 return o.finish();
@@ -76,7 +80,8 @@ fn nl80211_line(ev: &Event<'_>, json: bool) -> String {
         }
         Event::NewInterface(i) | Event::SetInterface(i) | Event::DelInterface(i) => iface_line(ev.name(), i, json),
         Event::NewStation(s) | Event::DelStation(s) => {
-            let mac = s.mac.map(|m| m.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":")).unwrap_or_default();
+            let mac =
+                s.mac.map(|m| m.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":")).unwrap_or_default();
             if json {
                 return base().num("ifindex", s.ifindex).str("mac", mac.as_bytes()).finish();
             }
@@ -125,9 +130,9 @@ fn describe(proto: Protocol, family: Option<u16>, m: &Message<'_>, json: bool) -
                 Err(e) => Some(format!("nl80211 malformed message skipped: {e}")),
             }
         }
-        (Protocol::Route, MessageKind::Protocol(k @ (rtnl::kind::NEWLINK | rtnl::kind::DELLINK))) => {
-            Some(Link::parse(m).map_or_else(|e| format!("rtnl malformed message skipped: {e}"), |l| link_line(k, &l, json)))
-        }
+        (Protocol::Route, MessageKind::Protocol(k @ (rtnl::kind::NEWLINK | rtnl::kind::DELLINK))) => Some(
+            Link::parse(m).map_or_else(|e| format!("rtnl malformed message skipped: {e}"), |l| link_line(k, &l, json)),
+        ),
         _ => None,
     }
 }
@@ -171,8 +176,9 @@ pub fn monitor(json: bool) -> Exit {
                 return Exit::Runtime;
             }
         }
-        let socks: Vec<(&Socket, Protocol)> =
-            std::iter::once((&rtnl_sock, Protocol::Route)).chain(genl.as_ref().map(|(g, _)| (g, Protocol::Generic))).collect();
+        let socks: Vec<(&Socket, Protocol)> = std::iter::once((&rtnl_sock, Protocol::Route))
+            .chain(genl.as_ref().map(|(g, _)| (g, Protocol::Generic)))
+            .collect();
         for (sock, proto) in socks {
             loop {
                 match sock.recv(&mut buf, true) {

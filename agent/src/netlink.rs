@@ -72,7 +72,11 @@ impl Socket {
                 std::mem::size_of::<u32>() as libc::socklen_t,
             )
         };
-        if r == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
+        if r == 0 {
+            Ok(())
+        } else {
+            Err(io::Error::last_os_error())
+        }
     }
 
     /// Joins multicast group `id` (any id, unlike the bind bitmask).

@@ -12,7 +12,6 @@ use std::time::{Duration, Instant};
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 
 use apwatch_core::config::Config;
-use apwatch_core::Ssid;
 use apwatch_core::escape::IwEscaped;
 use apwatch_core::genl::GenlMessage;
 use apwatch_core::netlink::{MessageKind, Messages};
@@ -20,6 +19,7 @@ use apwatch_core::nl80211::Event;
 use apwatch_core::pipeline::{DirtySet, Hint, Pipeline};
 use apwatch_core::policy::{self, Action, Plan};
 use apwatch_core::rtnl::{self, af, Link};
+use apwatch_core::Ssid;
 use embassy_sync::blocking_mutex::raw::NoopRawMutex;
 use rustix::event::{poll, PollFd, PollFlags, Timespec};
 
@@ -104,7 +104,10 @@ impl Agent {
         // temp files a crash (kill -9, power loss) left between create and rename
         crate::files::remove_stale_temp(std::path::Path::new(cfg.main.state_file.as_str()));
         for r in &cfg.rules {
-            crate::files::remove_stale_temp(&crate::dnsmasq::path(std::path::Path::new(cfg.main.dnsmasq_dir.as_str()), &r.name));
+            crate::files::remove_stale_temp(&crate::dnsmasq::path(
+                std::path::Path::new(cfg.main.dnsmasq_dir.as_str()),
+                &r.name,
+            ));
         }
         let mut kernel = Kernel::open()?;
         let rcvbuf_knob = std::env::var("APWATCH_TEST_RCVBUF").ok().and_then(|v| v.parse::<usize>().ok());
@@ -118,7 +121,10 @@ impl Agent {
                 s.join(n.mlme)?;
                 s.join(n.config)?;
                 if (major, minor) >= (6, 3) {
-                    info!("nl80211 family {:#x}, joined mlme and config; kernel {major}.{minor} announces START_AP", n.family);
+                    info!(
+                        "nl80211 family {:#x}, joined mlme and config; kernel {major}.{minor} announces START_AP",
+                        n.family
+                    );
                 } else {
                     info!("nl80211 family {:#x}; kernel {major}.{minor} < 6.3 sends no START_AP: following link and interface events", n.family);
                 }
@@ -155,7 +161,12 @@ impl Agent {
             }
             info!("receive buffers forced to {n} bytes (APWATCH_TEST_RCVBUF)");
         }
-        info!("started: backend {}, {} rule(s), config {}", backend_name(&agent.bridges), agent.cfg.rules.len(), agent.cfg_path);
+        info!(
+            "started: backend {}, {} rule(s), config {}",
+            backend_name(&agent.bridges),
+            agent.cfg.rules.len(),
+            agent.cfg_path
+        );
         Ok(agent)
     }
 
@@ -210,7 +221,8 @@ impl Agent {
             });
 
             let (genl_ready, rtnl_ready) = {
-                let mut fds = vec![PollFd::new(&self.rtnl_events, PollFlags::IN), PollFd::new(&sig_read, PollFlags::IN)];
+                let mut fds =
+                    vec![PollFd::new(&self.rtnl_events, PollFlags::IN), PollFd::new(&sig_read, PollFlags::IN)];
                 if let Some(g) = &self.genl_events {
                     fds.push(PollFd::new(g, PollFlags::IN));
                 }
@@ -314,8 +326,12 @@ impl Agent {
                     let (old, grown) = sock.map_or((0, None), |s| (s.rcvbuf(), s.grow_rcvbuf()));
                     self.counters.enobufs.hit();
                     match grown {
-                        Some(new) => warn!("ENOBUFS on {} events: receive buffer {old} -> {new} bytes; full resync", name(proto)),
-                        None => warn!("ENOBUFS on {} events (buffer {old} bytes, at its bound); full resync", name(proto)),
+                        Some(new) => {
+                            warn!("ENOBUFS on {} events: receive buffer {old} -> {new} bytes; full resync", name(proto))
+                        }
+                        None => {
+                            warn!("ENOBUFS on {} events (buffer {old} bytes, at its bound); full resync", name(proto))
+                        }
                     }
                     self.pipeline.push(Hint::Resync);
                     woke = true;
@@ -351,12 +367,27 @@ impl Agent {
                         e.ifindex,
                         e.ssid.map(|s| IwEscaped(s.as_bytes()).to_string()).unwrap_or_default()
                     ),
-                    other => debug!("event {} ifindex={:?}", other.name(), other.ifindex()),
+                    other => debug!(
+                        "event {} ifindex={}",
+                        other.name(),
+                        other.ifindex().map_or("-".to_owned(), |i| i.to_string())
+                    ),
                 }
                 match ev {
-                    Event::StartAp(_) | Event::StopAp(_) | Event::NewInterface(_) | Event::SetInterface(_)
-                    | Event::DelInterface(_) | Event::ChannelSwitch(_) => {
-                        ev.ifindex().is_some_and(|i| self.pipeline.push(Hint::Interface(i)) || true)
+                    Event::StartAp(_)
+                    | Event::StopAp(_)
+                    | Event::NewInterface(_)
+                    | Event::SetInterface(_)
+                    | Event::DelInterface(_)
+                    | Event::ChannelSwitch(_) => {
+                        match ev.ifindex() {
+                            Some(i) => {
+                                // a full queue turns into a resync inside the pipeline
+                                self.pipeline.push(Hint::Interface(i));
+                                true
+                            }
+                            None => false,
+                        }
                     }
                     _ => false,
                 }
@@ -562,13 +593,16 @@ impl Agent {
     }
 
     fn ifname(&self, ifindex: u32) -> String {
-        self.view.link_name(ifindex).map_or_else(|| format!("ifindex {ifindex}"), |n| String::from_utf8_lossy(n).into_owned())
+        self.view
+            .link_name(ifindex)
+            .map_or_else(|| format!("ifindex {ifindex}"), |n| String::from_utf8_lossy(n).into_owned())
     }
 
     fn log_action(&self, a: &Action) {
         match a {
             Action::Join { ifindex, rule, bridge, was } => {
-                let ssid = self.view.wifi.get(ifindex).and_then(|w| w.ssid.as_ref()).map(|s| s.as_bytes()).unwrap_or_default();
+                let ssid =
+                    self.view.wifi.get(ifindex).and_then(|w| w.ssid.as_ref()).map(|s| s.as_bytes()).unwrap_or_default();
                 let rule = self.cfg.rules.get(*rule).map(|r| r.name.as_str()).unwrap_or("?");
                 let was = was.as_ref().map(|w| format!(" (was {w})")).unwrap_or_default();
                 info!("{} ssid=\"{}\" rule={rule} -> {bridge}{was}", self.ifname(*ifindex), IwEscaped(ssid));

@@ -58,11 +58,19 @@ pub struct Entry {
 }
 
 fn field(s: &str) -> &str {
-    if s.is_empty() { "-" } else { s }
+    if s.is_empty() {
+        "-"
+    } else {
+        s
+    }
 }
 
 fn unfield(s: &str) -> String {
-    if s == "-" { String::new() } else { s.to_owned() }
+    if s == "-" {
+        String::new()
+    } else {
+        s.to_owned()
+    }
 }
 
 /// The state file: a version line, then one tab-separated line per active AP. Every field is
@@ -94,7 +102,14 @@ pub fn render(cfg: &Config, backend: Backend, plan: &Plan, view: &View, since: &
         };
         out += &format!(
             "ap\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n",
-            field(&e.phy), field(&e.ifname), e.ifindex, Hex(&e.ssid), field(&e.rule), field(&e.bridge), field(&e.master), e.since
+            field(&e.phy),
+            field(&e.ifname),
+            e.ifindex,
+            Hex(&e.ssid),
+            field(&e.rule),
+            field(&e.bridge),
+            field(&e.master),
+            e.since
         );
     }
     out
@@ -165,13 +180,29 @@ mod tests {
     #[test]
     fn entries_survive_the_file() {
         let e = Entry {
-            phy: "phy0".into(), ifname: "wlan0".into(), ifindex: 2, ssid: b"a\tb\n\xff".to_vec(),
-            rule: "guest".into(), bridge: "br-guest".into(), master: String::new(), since: 5,
+            phy: "phy0".into(),
+            ifname: "wlan0".into(),
+            ifindex: 2,
+            ssid: b"a\tb\n\xff".to_vec(),
+            rule: "guest".into(),
+            bridge: "br-guest".into(),
+            master: String::new(),
+            since: 5,
         };
-        let text = format!("apwatch-state 1\npid 7\nbackend rtnl\ncounters 1 2 3\nap\t{}\t{}\t2\t{}\t{}\t{}\t-\t5\n", e.phy, e.ifname, Hex(&e.ssid), e.rule, e.bridge);
+        let text = format!(
+            "apwatch-state 1\npid 7\nbackend rtnl\ncounters 1 2 3\nap\t{}\t{}\t2\t{}\t{}\t{}\t-\t5\n",
+            e.phy,
+            e.ifname,
+            Hex(&e.ssid),
+            e.rule,
+            e.bridge
+        );
         let (pid, c, aps) = parse(&text).unwrap();
         assert_eq!((pid, c, aps), (7, [1, 2, 3], vec![e.clone()]));
-        assert_eq!(e.json(), r#"{"phy":"phy0","ifname":"wlan0","ifindex":2,"ssid":"a\\x09b\\x0a\\xff","ssid_hex":"6109620aff","rule":"guest","bridge":"br-guest","since":5}"#);
+        assert_eq!(
+            e.json(),
+            r#"{"phy":"phy0","ifname":"wlan0","ifindex":2,"ssid":"a\\x09b\\x0a\\xff","ssid_hex":"6109620aff","rule":"guest","bridge":"br-guest","since":5}"#
+        );
         assert!(parse("garbage").is_none());
     }
 }

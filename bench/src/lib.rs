@@ -22,9 +22,18 @@ pub const START_AP: &[u8] = include_bytes!("../../tests/data/frames/start-ap-foo
 
 /// nl80211 kernel events of every kind seen on a running AP.
 pub const NL80211_MIX: &[&[u8]] = frames![
-    "start-ap-foo-005.bin", "ssid-nonutf8-004.bin", "ifdown-007.bin", "station-009.bin",
-    "start-ap-foo-001.bin", "start-ap-foo-007.bin", "start-ap-foo-004.bin", "two-bss-020.bin",
-    "get-interface-reply-ap-foo.bin", "two-bss-011.bin", "bridge-dhcp-016.bin", "ssid-32bytes-004.bin",
+    "start-ap-foo-005.bin",
+    "ssid-nonutf8-004.bin",
+    "ifdown-007.bin",
+    "station-009.bin",
+    "start-ap-foo-001.bin",
+    "start-ap-foo-007.bin",
+    "start-ap-foo-004.bin",
+    "two-bss-020.bin",
+    "get-interface-reply-ap-foo.bin",
+    "two-bss-011.bin",
+    "bridge-dhcp-016.bin",
+    "ssid-32bytes-004.bin",
 ];
 
 /// Concatenates `n` messages (cycling) into one aligned receive buffer.

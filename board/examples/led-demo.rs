@@ -84,9 +84,7 @@ fn main() -> ExitCode {
 /// what it saw or what is wrong.
 fn check(dir: &Path, state: LedState, blink: Blink) -> Result<String, String> {
     let read = |attr: &str| {
-        std::fs::read_to_string(dir.join(attr))
-            .map(|s| s.trim().to_owned())
-            .map_err(|e| format!("{attr}: {e}"))
+        std::fs::read_to_string(dir.join(attr)).map(|s| s.trim().to_owned()).map_err(|e| format!("{attr}: {e}"))
     };
     let listing = read("trigger")?;
     let trigger = listing
@@ -106,11 +104,7 @@ fn check(dir: &Path, state: LedState, blink: Blink) -> Result<String, String> {
         LedState::Off | LedState::On => {
             expect("trigger", &trigger, "none")?;
             let brightness = read("brightness")?;
-            let want = if state == LedState::On {
-                max.as_str()
-            } else {
-                "0"
-            };
+            let want = if state == LedState::On { max.as_str() } else { "0" };
             expect("brightness", &brightness, want)?;
             Ok(format!("trigger={trigger} brightness={brightness}"))
         }
@@ -134,14 +128,9 @@ fn check(dir: &Path, state: LedState, blink: Blink) -> Result<String, String> {
                 sleep(Duration::from_millis(step));
             }
             if dark == 0 || lit == 0 {
-                return Err(format!(
-                    "brightness did not blink over {} ms: {dark} dark, {lit} lit samples",
-                    3 * period
-                ));
+                return Err(format!("brightness did not blink over {} ms: {dark} dark, {lit} lit samples", 3 * period));
             }
-            Ok(format!(
-                "trigger={trigger} delay_on={on} delay_off={off} samples: {dark} dark, {lit} lit"
-            ))
+            Ok(format!("trigger={trigger} delay_on={on} delay_off={off} samples: {dark} dark, {lit} lit"))
         }
     }
 }
@@ -185,13 +174,5 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
     if states.is_empty() {
         return Err("no states given".into());
     }
-    Ok(Args {
-        sysfs,
-        dev,
-        blink,
-        active_low,
-        hold_ms,
-        led,
-        states,
-    })
+    Ok(Args { sysfs, dev, blink, active_low, hold_ms, led, states })
 }

@@ -87,8 +87,7 @@ impl Bands {
 
     /// Whether `band` is in the set.
     pub fn contains(&self, band: Band) -> bool {
-        1u32.checked_shl(u32::from(band.to_nl80211()))
-            .is_some_and(|bit| self.0 & bit != 0)
+        1u32.checked_shl(u32::from(band.to_nl80211())).is_some_and(|bit| self.0 & bit != 0)
     }
 
     /// Whether the set is empty.
@@ -98,9 +97,7 @@ impl Bands {
 
     /// The bands, lowest nl80211 number first.
     pub fn iter(&self) -> impl Iterator<Item = Band> + '_ {
-        (0..32u8)
-            .filter(|n| self.0 & (1 << n) != 0)
-            .map(Band::from_nl80211)
+        (0..32u8).filter(|n| self.0 & (1 << n) != 0).map(Band::from_nl80211)
     }
 }
 
@@ -159,10 +156,7 @@ mod test {
         assert!(bands.contains(Band::Ghz2));
         assert!(!bands.contains(Band::Ghz6));
         assert_eq!(bands.to_string(), "2g,5g,band7");
-        assert_eq!(
-            bands.iter().collect::<Vec<_>>(),
-            [Band::Ghz2, Band::Ghz5, Band::Unknown(7)]
-        );
+        assert_eq!(bands.iter().collect::<Vec<_>>(), [Band::Ghz2, Band::Ghz5, Band::Unknown(7)]);
     }
 
     #[test]

@@ -32,11 +32,7 @@ enum Kind {
 impl fmt::Debug for Kind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Kind::Gpio(pin) => f
-                .debug_struct("Gpio")
-                .field("state", &pin.state())
-                .field("lit", &pin.is_lit())
-                .finish(),
+            Kind::Gpio(pin) => f.debug_struct("Gpio").field("state", &pin.state()).field("lit", &pin.is_lit()).finish(),
             Kind::Class(class) => f.debug_tuple("Class").field(class).finish(),
         }
     }
@@ -52,12 +48,7 @@ impl BoardLed {
     }
 
     /// [`open`](Self::open) with other roots for sysfs and for the `gpiochipN` nodes.
-    pub fn open_at(
-        led: &LedSpec,
-        active_low: bool,
-        sysfs: &Path,
-        dev: &Path,
-    ) -> Result<BoardLed, Error> {
+    pub fn open_at(led: &LedSpec, active_low: bool, sysfs: &Path, dev: &Path) -> Result<BoardLed, Error> {
         let kind = match *led {
             LedSpec::Gpio { chip, line } => {
                 let pin = open_gpio(dev, chip, line, active_low)?;
@@ -74,10 +65,7 @@ impl BoardLed {
             Kind::Gpio(pin) => Kind::Gpio(pin.with_blink(blink)),
             Kind::Class(class) => Kind::Class(class.with_blink(blink)),
         };
-        BoardLed {
-            led: self.led,
-            kind,
-        }
+        BoardLed { led: self.led, kind }
     }
 
     /// The LED, as configured; its `Display` is the UCI value.
@@ -97,10 +85,7 @@ impl BoardLed {
     /// On error the previous state is kept and the next `set` tries again.
     pub fn set(&mut self, state: LedState, now_ms: u64) -> Result<(), Error> {
         match &mut self.kind {
-            Kind::Gpio(pin) => pin.set(state, now_ms).map_err(|source| Error::Gpio {
-                led: self.led,
-                source,
-            }),
+            Kind::Gpio(pin) => pin.set(state, now_ms).map_err(|source| Error::Gpio { led: self.led, source }),
             Kind::Class(class) => class.set(state),
         }
     }
@@ -108,10 +93,7 @@ impl BoardLed {
     /// Advances a GPIO blink; a no-op otherwise.
     pub fn tick(&mut self, now_ms: u64) -> Result<(), Error> {
         match &mut self.kind {
-            Kind::Gpio(pin) => pin.tick(now_ms).map_err(|source| Error::Gpio {
-                led: self.led,
-                source,
-            }),
+            Kind::Gpio(pin) => pin.tick(now_ms).map_err(|source| Error::Gpio { led: self.led, source }),
             Kind::Class(_) => Ok(()),
         }
     }
@@ -141,10 +123,7 @@ mod test {
         let spec = LedSpec::parse("green:wlan").unwrap();
         let mut led = BoardLed::open_at(&spec, true, tree.path(), tree.path())
             .unwrap()
-            .with_blink(Blink {
-                on_ms: 50,
-                off_ms: 150,
-            });
+            .with_blink(Blink { on_ms: 50, off_ms: 150 });
         assert_eq!(led.state(), LedState::Off);
         // active_low is the kernel's business for a class LED.
         led.set(LedState::On, 0).unwrap();
@@ -163,13 +142,7 @@ mod test {
         let tree = TempTree::new("board");
         let spec = LedSpec::parse("gpiochip0:17").unwrap();
         let err = BoardLed::open_at(&spec, false, tree.path(), tree.path()).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            format!(
-                "led gpiochip0:17: {}/gpiochip0 not found",
-                tree.path().display()
-            )
-        );
+        assert_eq!(err.to_string(), format!("led gpiochip0:17: {}/gpiochip0 not found", tree.path().display()));
     }
 
     #[test]

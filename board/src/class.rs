@@ -34,14 +34,7 @@ impl ClassLed {
         if !dir.is_dir() {
             return Err(Error::NotFound { led, path: dir });
         }
-        let mut this = ClassLed {
-            led,
-            dir,
-            max_brightness: 0,
-            blink: Blink::DEFAULT,
-            state: None,
-            has_timer: false,
-        };
+        let mut this = ClassLed { led, dir, max_brightness: 0, blink: Blink::DEFAULT, state: None, has_timer: false };
         let text = this.read("max_brightness")?;
         this.max_brightness = match text.parse() {
             Ok(max) if max > 0 => max,
@@ -97,10 +90,7 @@ impl ClassLed {
                     self.has_timer = self.offers_trigger("timer")?;
                 }
                 if !self.has_timer {
-                    return Err(Error::NoTimerTrigger {
-                        led: self.led,
-                        path: self.dir.join("trigger"),
-                    });
+                    return Err(Error::NoTimerTrigger { led: self.led, path: self.dir.join("trigger") });
                 }
                 // `timer` creates delay_on/delay_off and starts blinking at its defaults;
                 // each delay write restarts the blink with the new timing. The kernel takes
@@ -127,9 +117,7 @@ impl ClassLed {
     /// Whether the `trigger` attribute lists `name`, active (`[name]`) or not.
     fn offers_trigger(&self, name: &str) -> Result<bool, Error> {
         let text = self.read("trigger")?;
-        Ok(text
-            .split_ascii_whitespace()
-            .any(|t| t.trim_start_matches('[').trim_end_matches(']') == name))
+        Ok(text.split_ascii_whitespace().any(|t| t.trim_start_matches('[').trim_end_matches(']') == name))
     }
 
     fn read(&self, attr: &str) -> Result<String, Error> {
@@ -155,32 +143,19 @@ impl ClassLed {
     fn io_error(&self, path: PathBuf, source: io::Error) -> Error {
         if source.kind() == io::ErrorKind::NotFound {
             // The LED went away (a USB device), or the attribute is missing.
-            return Error::NotFound {
-                led: self.led,
-                path,
-            };
+            return Error::NotFound { led: self.led, path };
         }
-        Error::Io {
-            subject: Subject::Led(self.led),
-            path,
-            source,
-        }
+        Error::Io { subject: Subject::Led(self.led), path, source }
     }
 
     fn bad_value(&self, attr: &str, value: String) -> Error {
-        Error::BadValue {
-            subject: Subject::Led(self.led),
-            path: self.dir.join(attr),
-            value,
-        }
+        Error::BadValue { subject: Subject::Led(self.led), path: self.dir.join(attr), value }
     }
 }
 
 /// The `[name]` in a `trigger` listing.
 fn active_trigger(listing: &str) -> Option<&str> {
-    listing
-        .split_ascii_whitespace()
-        .find_map(|t| t.strip_prefix('[')?.strip_suffix(']'))
+    listing.split_ascii_whitespace().find_map(|t| t.strip_prefix('[')?.strip_suffix(']'))
 }
 
 #[cfg(test)]
@@ -247,12 +222,8 @@ mod test {
     #[test]
     fn blink_timing_is_written() {
         let tree = led_tree("input0::capslock", "1\n", TRIGGERS);
-        let mut led = ClassLed::open(tree.path(), name("input0::capslock"))
-            .unwrap()
-            .with_blink(Blink {
-                on_ms: 100,
-                off_ms: 0,
-            });
+        let mut led =
+            ClassLed::open(tree.path(), name("input0::capslock")).unwrap().with_blink(Blink { on_ms: 100, off_ms: 0 });
         led.set(LedState::Blinking).unwrap();
         assert_eq!(attr(&tree, "input0::capslock", "delay_on"), "100");
         assert_eq!(attr(&tree, "input0::capslock", "delay_off"), "1");
@@ -277,13 +248,7 @@ mod test {
         let tree = led_tree("green:wlan", "255\n", TRIGGERS);
         let err = ClassLed::open(tree.path(), name("red:wlan")).unwrap_err();
         assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
-        assert_eq!(
-            err.to_string(),
-            format!(
-                "led red:wlan: {}/class/leds/red:wlan not found",
-                tree.path().display()
-            )
-        );
+        assert_eq!(err.to_string(), format!("led red:wlan: {}/class/leds/red:wlan not found", tree.path().display()));
     }
 
     #[test]
@@ -338,10 +303,7 @@ mod test {
         fs::remove_file(tree.path().join("class/leds/green:wlan/delay_off")).unwrap();
         let mut led = ClassLed::open(tree.path(), name("green:wlan")).unwrap();
         let err = led.set(LedState::Blinking).unwrap_err();
-        assert!(
-            matches!(&err, Error::NotFound { path, .. } if path.ends_with("delay_off")),
-            "{err:?}"
-        );
+        assert!(matches!(&err, Error::NotFound { path, .. } if path.ends_with("delay_off")), "{err:?}");
         // Not created by the write.
         assert!(!tree.path().join("class/leds/green:wlan/delay_off").exists());
         assert_eq!(led.state(), None);

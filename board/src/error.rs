@@ -145,31 +145,21 @@ impl fmt::Display for Error {
                 write!(f, "led {led}: line is busy (used by \"{consumer}\")")
             }
             #[cfg(feature = "linux")]
-            Error::NoSuchLine { led, lines } => write!(
-                f,
-                "led {led}: gpiochip has {lines} lines (0..={})",
-                lines.saturating_sub(1)
-            ),
+            Error::NoSuchLine { led, lines } => {
+                write!(f, "led {led}: gpiochip has {lines} lines (0..={})", lines.saturating_sub(1))
+            }
             #[cfg(feature = "linux")]
-            Error::NoTimerTrigger { led, path } => write!(
-                f,
-                "led {led}: no 'timer' trigger in {} (kernel module ledtrig-timer)",
-                path.display()
-            ),
+            Error::NoTimerTrigger { led, path } => {
+                write!(f, "led {led}: no 'timer' trigger in {} (kernel module ledtrig-timer)", path.display())
+            }
             #[cfg(feature = "linux")]
             Error::Gpio { led, source } => write!(f, "led {led}: {source}"),
             #[cfg(feature = "linux")]
-            Error::Io {
-                subject,
-                path,
-                source,
-            } => write!(f, "{subject}: {}: {source}", path.display()),
+            Error::Io { subject, path, source } => write!(f, "{subject}: {}: {source}", path.display()),
             #[cfg(feature = "linux")]
-            Error::BadValue {
-                subject,
-                path,
-                value,
-            } => write!(f, "{subject}: {}: unexpected {value:?}", path.display()),
+            Error::BadValue { subject, path, value } => {
+                write!(f, "{subject}: {}: unexpected \"{}\"", path.display(), value.escape_debug())
+            }
         }
     }
 }

@@ -23,10 +23,7 @@ const CONSUMER: &str = "apwatch";
 /// [`Error::Busy`]; such an LED is usually reachable by its LED-class name instead.
 pub fn open_gpio(dev: &Path, chip: u32, line: u32, active_low: bool) -> Result<CdevPin, Error> {
     let led = LedSpec::Gpio { chip, line };
-    let gpio = |source: linux_embedded_hal::gpio_cdev::Error| Error::Gpio {
-        led,
-        source: CdevPinError::from(source),
-    };
+    let gpio = |source: linux_embedded_hal::gpio_cdev::Error| Error::Gpio { led, source: CdevPinError::from(source) };
     let path = dev.join(format!("gpiochip{chip}"));
     // gpio-cdev folds "no such file" into an opaque error; say it plainly.
     if !path.exists() {
@@ -34,24 +31,16 @@ pub fn open_gpio(dev: &Path, chip: u32, line: u32, active_low: bool) -> Result<C
     }
     let mut gpiochip = Chip::new(&path).map_err(gpio)?;
     if line >= gpiochip.num_lines() {
-        return Err(Error::NoSuchLine {
-            led,
-            lines: gpiochip.num_lines(),
-        });
+        return Err(Error::NoSuchLine { led, lines: gpiochip.num_lines() });
     }
     let handle = gpiochip.get_line(line).map_err(gpio)?;
     // Checked first for a message naming the holder; a request racing someone else's still
     // fails, with EBUSY inside `Error::Gpio`.
     let info = handle.info().map_err(gpio)?;
     if info.is_used() {
-        return Err(Error::Busy {
-            led,
-            consumer: info.consumer().unwrap_or("").to_owned(),
-        });
+        return Err(Error::Busy { led, consumer: info.consumer().unwrap_or("").to_owned() });
     }
     let off = u8::from(active_low);
-    let handle = handle
-        .request(LineRequestFlags::OUTPUT, off, CONSUMER)
-        .map_err(gpio)?;
+    let handle = handle.request(LineRequestFlags::OUTPUT, off, CONSUMER).map_err(gpio)?;
     CdevPin::new(handle).map_err(gpio)
 }

@@ -26,10 +26,7 @@ pub struct Blink {
 impl Blink {
     /// 500 ms on, 500 ms off: the kernel `timer` trigger's own default, so a GPIO LED and an
     /// LED-class LED blink alike.
-    pub const DEFAULT: Blink = Blink {
-        on_ms: 500,
-        off_ms: 500,
-    };
+    pub const DEFAULT: Blink = Blink { on_ms: 500, off_ms: 500 };
 }
 
 impl Default for Blink {
@@ -61,14 +58,7 @@ pub struct StatusLed<P> {
 impl<P: OutputPin> StatusLed<P> {
     /// Takes the pin without driving it; the first [`set`](Self::set) does.
     pub fn new(pin: P, active_low: bool) -> Self {
-        StatusLed {
-            pin,
-            active_low,
-            blink: Blink::DEFAULT,
-            state: LedState::Off,
-            lit: None,
-            next_toggle_ms: 0,
-        }
+        StatusLed { pin, active_low, blink: Blink::DEFAULT, state: LedState::Off, lit: None, next_toggle_ms: 0 }
     }
 
     /// Replaces the blink timing; takes effect at the next toggle.
@@ -115,11 +105,7 @@ impl<P: OutputPin> StatusLed<P> {
             return Ok(());
         }
         let lit = !self.lit.unwrap_or(false);
-        let hold = if lit {
-            self.blink.on_ms
-        } else {
-            self.blink.off_ms
-        };
+        let hold = if lit { self.blink.on_ms } else { self.blink.off_ms };
         // Scheduled from `now`, not from the missed deadline: after a stalled loop the LED
         // resumes blinking instead of toggling once per missed period. Scheduled before the
         // write, so a failing pin is retried a period later rather than on every wakeup.
@@ -237,10 +223,7 @@ mod test {
         led.set(LedState::Off, 0).unwrap();
         led.set(LedState::Blinking, 10).unwrap();
         led.tick(510).unwrap();
-        assert_eq!(
-            led.release().written(),
-            [Some(Low), Some(High), Some(Low), Some(High)]
-        );
+        assert_eq!(led.release().written(), [Some(Low), Some(High), Some(Low), Some(High)]);
     }
 
     #[test]
@@ -253,10 +236,7 @@ mod test {
 
     #[test]
     fn blink_toggles_on_schedule() {
-        let mut led = StatusLed::new(FakePin::default(), false).with_blink(Blink {
-            on_ms: 100,
-            off_ms: 300,
-        });
+        let mut led = StatusLed::new(FakePin::default(), false).with_blink(Blink { on_ms: 100, off_ms: 300 });
         led.set(LedState::Blinking, 1000).unwrap();
         assert_eq!(led.next_tick_ms(), Some(1100));
         // Early ticks do nothing.
@@ -314,10 +294,7 @@ mod test {
         led.tick(500).unwrap();
         led.set(LedState::Off, 600).unwrap();
         assert_eq!(led.state(), LedState::Off);
-        assert_eq!(
-            led.release().written(),
-            [Some(High), Some(High), Some(Low), Some(Low)]
-        );
+        assert_eq!(led.release().written(), [Some(High), Some(High), Some(Low), Some(Low)]);
     }
 
     #[test]
@@ -350,10 +327,7 @@ mod test {
 
     #[test]
     fn zero_hold_time_does_not_spin() {
-        let mut led = StatusLed::new(FakePin::default(), false).with_blink(Blink {
-            on_ms: 0,
-            off_ms: 0,
-        });
+        let mut led = StatusLed::new(FakePin::default(), false).with_blink(Blink { on_ms: 0, off_ms: 0 });
         led.set(LedState::Blinking, 0).unwrap();
         led.tick(0).unwrap();
         assert_eq!(led.next_tick_ms(), Some(1));

@@ -54,36 +54,15 @@ impl Radio {
         let device = match fs::canonicalize(dir.join("device")) {
             Ok(path) => Some(device_name(sysfs, &path)),
             Err(e) if e.kind() == io::ErrorKind::NotFound => None,
-            Err(source) => {
-                return Err(Error::Io {
-                    subject: subject(),
-                    path: dir.join("device"),
-                    source,
-                })
-            }
+            Err(source) => return Err(Error::Io { subject: subject(), path: dir.join("device"), source }),
         };
         // `driver` is a symlink into /sys/bus/*/drivers/<name>: the last part is the name.
         let driver = match fs::read_link(dir.join("device/driver")) {
-            Ok(target) => target
-                .file_name()
-                .map(|name| name.to_string_lossy().into_owned()),
+            Ok(target) => target.file_name().map(|name| name.to_string_lossy().into_owned()),
             Err(e) if e.kind() == io::ErrorKind::NotFound => None,
-            Err(source) => {
-                return Err(Error::Io {
-                    subject: subject(),
-                    path: dir.join("device/driver"),
-                    source,
-                })
-            }
+            Err(source) => return Err(Error::Io { subject: subject(), path: dir.join("device/driver"), source }),
         };
-        Ok(Some(Radio {
-            phy: phy.to_owned(),
-            index,
-            macaddress,
-            device,
-            driver,
-            bands: None,
-        }))
+        Ok(Some(Radio { phy: phy.to_owned(), index, macaddress, device, driver, bands: None }))
     }
 }
 
@@ -93,20 +72,11 @@ impl fmt::Display for Radio {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} index={} mac=", self.phy, self.index)?;
         match self.macaddress {
-            Some(m) => write!(
-                f,
-                "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
-                m[0], m[1], m[2], m[3], m[4], m[5]
-            )?,
+            Some(m) => write!(f, "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", m[0], m[1], m[2], m[3], m[4], m[5])?,
             None => f.write_str("-")?,
         }
         let or_dash = |s: &Option<String>| s.clone().unwrap_or_else(|| "-".to_owned());
-        write!(
-            f,
-            " driver={} device={} bands=",
-            or_dash(&self.driver),
-            or_dash(&self.device)
-        )?;
+        write!(f, " driver={} device={} bands=", or_dash(&self.driver), or_dash(&self.device))?;
         match self.bands {
             Some(bands) => write!(f, "{bands}"),
             None => f.write_str("?"),
@@ -125,11 +95,7 @@ impl RadioMap {
     /// No such directory (cfg80211 not loaded) is an empty map, not an error.
     pub fn read(sysfs: &Path) -> Result<RadioMap, Error> {
         let dir = sysfs.join("class/ieee80211");
-        let io_error = |source| Error::Io {
-            subject: Subject::Radios,
-            path: dir.clone(),
-            source,
-        };
+        let io_error = |source| Error::Io { subject: Subject::Radios, path: dir.clone(), source };
         let entries = match fs::read_dir(&dir) {
             Ok(entries) => entries,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(RadioMap::default()),
@@ -223,25 +189,15 @@ fn read_attr(path: &Path, subject: impl Fn() -> Subject) -> Result<Option<String
     match fs::read_to_string(path) {
         Ok(text) => Ok(Some(text.trim().to_owned())),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(Error::Io {
-            subject: subject(),
-            path: path.to_owned(),
-            source,
-        }),
+        Err(source) => Err(Error::Io { subject: subject(), path: path.to_owned(), source }),
     }
 }
 
 /// `resolved` (a canonical path) relative to `<sysfs>/devices`; the whole path if it lies
 /// elsewhere, which sysfs never does but a test tree might.
 fn device_name(sysfs: &Path, resolved: &Path) -> String {
-    let devices: PathBuf = fs::canonicalize(sysfs)
-        .unwrap_or_else(|_| sysfs.to_owned())
-        .join("devices");
-    resolved
-        .strip_prefix(&devices)
-        .unwrap_or(resolved)
-        .to_string_lossy()
-        .into_owned()
+    let devices: PathBuf = fs::canonicalize(sysfs).unwrap_or_else(|_| sysfs.to_owned()).join("devices");
+    resolved.strip_prefix(&devices).unwrap_or(resolved).to_string_lossy().into_owned()
 }
 
 /// `02:00:00:00:00:00`, hex either case.
@@ -281,10 +237,7 @@ mod test {
     fn add_driver(tree: &TempTree, device_dir: &str, bus: &str, driver: &str) {
         tree.dir(&format!("bus/{bus}/drivers/{driver}"));
         let up = "../".repeat(device_dir.split('/').count() + 1);
-        tree.symlink(
-            &format!("devices/{device_dir}/driver"),
-            &format!("{up}bus/{bus}/drivers/{driver}"),
-        );
+        tree.symlink(&format!("devices/{device_dir}/driver"), &format!("{up}bus/{bus}/drivers/{driver}"));
     }
 
     /// A dual-radio OpenWrt router (SoC 2.4 GHz + PCIe 5 GHz) and an hwsim radio, numbered
@@ -318,19 +271,13 @@ mod test {
         assert_eq!(soc.bands, None);
 
         let pci = map.by_phy("phy1").unwrap();
-        assert_eq!(
-            pci.device.as_deref(),
-            Some("pci0000:00/0000:00:00.0/0000:01:00.0")
-        );
+        assert_eq!(pci.device.as_deref(), Some("pci0000:00/0000:00:00.0/0000:01:00.0"));
         assert_eq!(pci.driver.as_deref(), Some("ath10k_pci"));
         assert_eq!(pci.macaddress.unwrap()[5], 0xaa);
 
         let hwsim = map.get(2).unwrap();
         assert_eq!(hwsim.phy, "phy7");
-        assert_eq!(
-            hwsim.device.as_deref(),
-            Some("virtual/mac80211_hwsim/hwsim0")
-        );
+        assert_eq!(hwsim.device.as_deref(), Some("virtual/mac80211_hwsim/hwsim0"));
         assert_eq!(hwsim.driver.as_deref(), Some("mac80211_hwsim"));
         assert_eq!(
             hwsim.to_string(),
@@ -388,10 +335,7 @@ mod test {
         let tree = TempTree::new("radio");
         tree.file("class/ieee80211/phy0/index", "0\n");
         let radio = Radio::read(tree.path(), "phy0").unwrap().unwrap();
-        assert_eq!(
-            (radio.macaddress, radio.device, radio.driver),
-            (None, None, None)
-        );
+        assert_eq!((radio.macaddress, radio.device, radio.driver), (None, None, None));
         // A device with no driver bound.
         let tree = TempTree::new("radio");
         add_phy(&tree, "phy0", 0, "00:00:00:00:00:01", "platform/wifi");
@@ -407,10 +351,7 @@ mod test {
         let err = Radio::read(tree.path(), "phy0").unwrap_err();
         assert_eq!(
             err.to_string(),
-            format!(
-                "phy phy0: {}/class/ieee80211/phy0/index: unexpected \"zero\"",
-                tree.path().display()
-            )
+            format!("phy phy0: {}/class/ieee80211/phy0/index: unexpected \"zero\"", tree.path().display())
         );
         tree.file("class/ieee80211/phy0/index", "0\n");
         tree.file("class/ieee80211/phy0/macaddress", "00:11:22:33:44\n");

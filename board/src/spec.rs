@@ -35,10 +35,7 @@ impl LedName {
         }
         let mut bytes = [0; LedName::MAX];
         bytes[..name.len()].copy_from_slice(name.as_bytes());
-        Ok(LedName {
-            len: name.len() as u8,
-            bytes,
-        })
+        Ok(LedName { len: name.len() as u8, bytes })
     }
 
     /// The name.
@@ -126,20 +123,11 @@ mod test {
 
     #[test]
     fn gpio_lines() {
-        assert_eq!(
-            LedSpec::parse("gpiochip0:17").unwrap(),
-            LedSpec::Gpio { chip: 0, line: 17 }
-        );
-        assert_eq!(
-            LedSpec::parse("gpiochip12:0").unwrap(),
-            LedSpec::Gpio { chip: 12, line: 0 }
-        );
+        assert_eq!(LedSpec::parse("gpiochip0:17").unwrap(), LedSpec::Gpio { chip: 0, line: 17 });
+        assert_eq!(LedSpec::parse("gpiochip12:0").unwrap(), LedSpec::Gpio { chip: 12, line: 0 });
         assert_eq!(
             LedSpec::parse("gpiochip4294967295:4294967295").unwrap(),
-            LedSpec::Gpio {
-                chip: u32::MAX,
-                line: u32::MAX
-            }
+            LedSpec::Gpio { chip: u32::MAX, line: u32::MAX }
         );
     }
 

@@ -15,8 +15,7 @@ pub struct TempTree {
 impl TempTree {
     pub fn new(tag: &str) -> TempTree {
         let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let root =
-            std::env::temp_dir().join(format!("apwatch-board-{tag}-{}-{n}", std::process::id()));
+        let root = std::env::temp_dir().join(format!("apwatch-board-{tag}-{}-{n}", std::process::id()));
         let _ = fs::remove_dir_all(&root);
         fs::create_dir_all(&root).unwrap();
         TempTree { root }

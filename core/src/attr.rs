@@ -85,11 +85,7 @@ impl<'a> Attr<'a> {
 
     /// A NUL-terminated name: the bytes before the first NUL. A value without NUL is malformed.
     pub fn cstr(&self) -> Result<&'a [u8], Error> {
-        let end = self
-            .value
-            .iter()
-            .position(|&b| b == 0)
-            .ok_or(Error::BadAttributeValue { kind: self.kind })?;
+        let end = self.value.iter().position(|&b| b == 0).ok_or(Error::BadAttributeValue { kind: self.kind })?;
         self.value.get(..end).ok_or(Error::BadAttributeValue { kind: self.kind })
     }
 
@@ -137,13 +133,11 @@ impl<'a> Iterator for Attrs<'a> {
         if self.rest.is_empty() {
             return None;
         }
-        let parsed = attr_header(self.rest, self.order)
-            .ok()
-            .and_then(|(_, (len, raw))| {
-                let len = usize::from(len);
-                let value = self.rest.get(HEADER_LEN..len)?;
-                Some((len, raw, value))
-            });
+        let parsed = attr_header(self.rest, self.order).ok().and_then(|(_, (len, raw))| {
+            let len = usize::from(len);
+            let value = self.rest.get(HEADER_LEN..len)?;
+            Some((len, raw, value))
+        });
         match parsed {
             Some((len, raw, value)) => {
                 self.rest = self.rest.get(align(len)..).unwrap_or(&[]);

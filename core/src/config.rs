@@ -280,7 +280,11 @@ fn parse_ifname(v: &[u8]) -> Option<IfName> {
         && v != b"."
         && v != b".."
         && v.iter().all(|&c| c.is_ascii_graphic() && c != b'/' && c != b':' && c != b'"' && c != b'\'');
-    if ok { text_of(v) } else { None }
+    if ok {
+        text_of(v)
+    } else {
+        None
+    }
 }
 
 fn parse_bool(v: &[u8]) -> Option<bool> {
@@ -304,15 +308,27 @@ fn parse_leasetime(v: &[u8]) -> Option<heapless::String<16>> {
         b"infinite" => true,
         [digits @ .., unit] => {
             let digits_ok = |d: &[u8]| !d.is_empty() && d.iter().all(u8::is_ascii_digit);
-            if unit.is_ascii_digit() { digits_ok(v) } else { b"smhdw".contains(unit) && digits_ok(digits) }
+            if unit.is_ascii_digit() {
+                digits_ok(v)
+            } else {
+                b"smhdw".contains(unit) && digits_ok(digits)
+            }
         }
         [] => false,
     };
-    if ok { text_of(v) } else { None }
+    if ok {
+        text_of(v)
+    } else {
+        None
+    }
 }
 
 fn parse_abs_path(v: &[u8]) -> Option<Text> {
-    if v.first() == Some(&b'/') && !v.contains(&0) { text_of(v) } else { None }
+    if v.first() == Some(&b'/') && !v.contains(&0) {
+        text_of(v)
+    } else {
+        None
+    }
 }
 
 impl Parser {
@@ -329,7 +345,10 @@ impl Parser {
         self.section_label.clear();
         let label = |kind: &str, name: &[u8]| {
             let mut s = heapless::String::<48>::new();
-            let _ = fmt::write(&mut s, format_args!("{kind} '{}'", IwEscaped(name.get(..name.len().min(32)).unwrap_or(&[]))));
+            let _ = fmt::write(
+                &mut s,
+                format_args!("{kind} '{}'", IwEscaped(name.get(..name.len().min(32)).unwrap_or(&[]))),
+            );
             s
         };
         match kind {
@@ -345,7 +364,12 @@ impl Parser {
                 let name = name.unwrap_or(b"");
                 self.section_label = label("rule", name);
                 if !is_name(name) {
-                    return Err(self.error(line, b"", ErrorKind::BadValue("a rule name of 1-32 letters, digits or _"), name));
+                    return Err(self.error(
+                        line,
+                        b"",
+                        ErrorKind::BadValue("a rule name of 1-32 letters, digits or _"),
+                        name,
+                    ));
                 }
                 if self.config.rules.iter().any(|r| r.name.as_bytes() == name) {
                     return Err(self.error(line, b"", ErrorKind::Duplicate, name));
@@ -363,8 +387,16 @@ impl Parser {
 
     fn main_option(&mut self, line: u32, name: &[u8], v: &[u8], is_list: bool) -> Result<(), ConfigError> {
         let bad = |what| self.error(line, name, ErrorKind::BadValue(what), v);
-        const MAIN: [&[u8]; 8] =
-            [b"enabled", b"log_level", b"backend", b"dnsmasq_dir", b"dnsmasq_restart", b"state_file", b"led", b"led_active_low"];
+        const MAIN: [&[u8]; 8] = [
+            b"enabled",
+            b"log_level",
+            b"backend",
+            b"dnsmasq_dir",
+            b"dnsmasq_restart",
+            b"state_file",
+            b"led",
+            b"led_active_low",
+        ];
         if !MAIN.contains(&name) {
             return Err(self.error(line, name, ErrorKind::UnknownOption, &[]));
         }
@@ -391,7 +423,9 @@ impl Parser {
                     _ => return Err(bad("auto, ubus or rtnl")),
                 }
             }
-            b"dnsmasq_dir" => self.config.main.dnsmasq_dir = parse_abs_path(v).ok_or_else(|| bad("an absolute path"))?,
+            b"dnsmasq_dir" => {
+                self.config.main.dnsmasq_dir = parse_abs_path(v).ok_or_else(|| bad("an absolute path"))?
+            }
             b"state_file" => self.config.main.state_file = parse_abs_path(v).ok_or_else(|| bad("an absolute path"))?,
             b"led" => {
                 let ok = !v.is_empty() && !v.contains(&b'/') && v != b"." && v != b"..";
@@ -416,8 +450,17 @@ impl Parser {
 
     fn rule_option(&mut self, line: u32, name: &[u8], v: &[u8], is_list: bool) -> Result<(), ConfigError> {
         const RULE: [&[u8]; 11] = [
-            b"ssid", b"ssid_hex", b"bridge", b"network", b"dhcp_start", b"dhcp_limit", b"dhcp_range", b"leasetime",
-            b"netmask", b"phy", b"ifname",
+            b"ssid",
+            b"ssid_hex",
+            b"bridge",
+            b"network",
+            b"dhcp_start",
+            b"dhcp_limit",
+            b"dhcp_range",
+            b"leasetime",
+            b"netmask",
+            b"phy",
+            b"ifname",
         ];
         if !RULE.contains(&name) {
             return Err(self.error(line, name, ErrorKind::UnknownOption, &[]));
@@ -443,7 +486,8 @@ impl Parser {
             b"bridge" => d.bridge = Some(parse_ifname(v).ok_or_else(|| bad("an interface name of 1-15 characters"))?),
             b"ifname" => d.ifname = Some(parse_ifname(v).ok_or_else(|| bad("an interface name of 1-15 characters"))?),
             b"network" => {
-                d.network = Some(text_of(v).filter(|_| is_name(v)).ok_or_else(|| bad("a network name (letters, digits, _)"))?)
+                d.network =
+                    Some(text_of(v).filter(|_| is_name(v)).ok_or_else(|| bad("a network name (letters, digits, _)"))?)
             }
             b"dhcp_start" => d.start = Some(parse_u32(v).ok_or_else(|| bad("a number"))?),
             b"dhcp_limit" => d.limit = Some(parse_u32(v).filter(|&n| n > 0).ok_or_else(|| bad("a number above 0"))?),
@@ -455,7 +499,9 @@ impl Parser {
                     _ => return Err(bad("FIRST,LAST IPv4 addresses")),
                 }
             }
-            b"leasetime" => d.leasetime = Some(parse_leasetime(v).ok_or_else(|| bad("a time like 12h, 30m, 3600 or infinite"))?),
+            b"leasetime" => {
+                d.leasetime = Some(parse_leasetime(v).ok_or_else(|| bad("a time like 12h, 30m, 3600 or infinite"))?)
+            }
             b"netmask" => {
                 let m = parse_ipv4(v).filter(|m| {
                     let bits = u32::from(*m);
@@ -485,9 +531,15 @@ impl Parser {
             (None, None, None) => None,
             (Some(start), Some(limit), None) => Some(DhcpRange::Offset { start, limit }),
             (None, None, Some((start, end))) => Some(DhcpRange::Explicit { start, end }),
-            (_, _, Some(_)) => return Err(err(b"dhcp_range", ErrorKind::Conflict("dhcp_range and dhcp_start/dhcp_limit"))),
-            (None, Some(_), None) => return Err(err(b"dhcp_start", ErrorKind::Missing("dhcp_start (with dhcp_limit)"))),
-            (Some(_), None, None) => return Err(err(b"dhcp_limit", ErrorKind::Missing("dhcp_limit (with dhcp_start)"))),
+            (_, _, Some(_)) => {
+                return Err(err(b"dhcp_range", ErrorKind::Conflict("dhcp_range and dhcp_start/dhcp_limit")))
+            }
+            (None, Some(_), None) => {
+                return Err(err(b"dhcp_start", ErrorKind::Missing("dhcp_start (with dhcp_limit)")))
+            }
+            (Some(_), None, None) => {
+                return Err(err(b"dhcp_limit", ErrorKind::Missing("dhcp_limit (with dhcp_start)")))
+            }
         };
         let dhcp = match range {
             Some(range) => Some(Dhcp {
@@ -496,7 +548,10 @@ impl Parser {
                 netmask: d.netmask,
             }),
             None if d.leasetime.is_some() || d.netmask.is_some() => {
-                return Err(err(b"dhcp_start", ErrorKind::Missing("a DHCP range (dhcp_start/dhcp_limit or dhcp_range)")))
+                return Err(err(
+                    b"dhcp_start",
+                    ErrorKind::Missing("a DHCP range (dhcp_start/dhcp_limit or dhcp_range)"),
+                ))
             }
             None => None,
         };

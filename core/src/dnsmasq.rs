@@ -59,7 +59,8 @@ pub fn render(
             let mask = dhcp.netmask.map(u32::from).unwrap_or_else(|| prefix_mask(prefix));
             let net = u32::from(ip) & mask;
             let broadcast = net | !mask;
-            let first = net.checked_add(start).filter(|&a| a > net && a < broadcast).ok_or(RenderError::OutsideSubnet)?;
+            let first =
+                net.checked_add(start).filter(|&a| a > net && a < broadcast).ok_or(RenderError::OutsideSubnet)?;
             let last = first.saturating_add(limit.saturating_sub(1)).min(broadcast.saturating_sub(1));
             (Ipv4Addr::from(first), Ipv4Addr::from(last), Some(Ipv4Addr::from(mask)))
         }

@@ -31,9 +31,8 @@ pub struct GenlMessage<'a> {
 impl<'a> GenlMessage<'a> {
     /// Decodes the genl part of `msg`.
     pub fn parse(msg: &Message<'a>) -> Result<Self, Error> {
-        let (rest, (cmd, version)) = (nom_u8::<_, nom::error::Error<&[u8]>>, nom_u8)
-            .parse(msg.payload)
-            .map_err(|_| Error::Truncated)?;
+        let (rest, (cmd, version)) =
+            (nom_u8::<_, nom::error::Error<&[u8]>>, nom_u8).parse(msg.payload).map_err(|_| Error::Truncated)?;
         let attrs = rest.get(2..).ok_or(Error::Truncated)?;
         Ok(GenlMessage { family: msg.header.kind, cmd, version, attrs, order: msg.order })
     }

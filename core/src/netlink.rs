@@ -77,8 +77,7 @@ fn header_fields(buf: &[u8], order: ByteOrder) -> IResult<&[u8], Fields> {
 impl Header {
     /// Reads a header from the start of `buf`.
     pub fn parse(buf: &[u8], order: ByteOrder) -> Result<Header, Error> {
-        let (_, (len, kind, flags, seq, pid)) =
-            header_fields(buf, order).map_err(|_| Error::Truncated)?;
+        let (_, (len, kind, flags, seq, pid)) = header_fields(buf, order).map_err(|_| Error::Truncated)?;
         Ok(Header { len, kind, flags, seq, pid })
     }
 
@@ -179,9 +178,8 @@ pub mod ext_ack {
 
 impl<'a> ErrorMessage<'a> {
     fn parse(payload: &'a [u8], msg_flags: u16, order: ByteOrder) -> Result<Self, Error> {
-        let (after, code) = nom_i32::<_, nom::error::Error<&[u8]>>(order.nom())
-            .parse(payload)
-            .map_err(|_| Error::Truncated)?;
+        let (after, code) =
+            nom_i32::<_, nom::error::Error<&[u8]>>(order.nom()).parse(payload).map_err(|_| Error::Truncated)?;
         let errno = code.checked_neg().unwrap_or(i32::MAX);
         let request = Header::parse(after, order).ok();
         let mut text = None;
@@ -277,8 +275,7 @@ mod tests {
             buf[n..n + f.len()].copy_from_slice(f);
             n += align(f.len());
         }
-        let kinds: std::vec::Vec<u16> =
-            Messages::new(&buf[..n], LE).map(|m| m.unwrap().header.kind).collect();
+        let kinds: std::vec::Vec<u16> = Messages::new(&buf[..n], LE).map(|m| m.unwrap().header.kind).collect();
         assert_eq!(kinds, [0x23, 0x23, 16]);
     }
 

@@ -164,8 +164,8 @@ impl<'a> Fields<'a> {
                 attr::IFNAME => f.ifname = Some(a.cstr()?),
                 attr::IFTYPE => f.iftype = Some(a.u32()?),
                 attr::MAC => {
-                    let mac = <[u8; 6]>::try_from(a.value())
-                        .map_err(|_| Error::BadAttributeValue { kind: attr::MAC })?;
+                    let mac =
+                        <[u8; 6]>::try_from(a.value()).map_err(|_| Error::BadAttributeValue { kind: attr::MAC })?;
                     f.mac = Some(mac);
                 }
                 attr::WIPHY_FREQ => f.freq = Some(a.u32()?),
@@ -344,9 +344,8 @@ impl<'a> Event<'a> {
         let ap = |f: &Fields<'a>| -> Result<ApEvent<'a>, Error> {
             Ok(ApEvent { wiphy: f.wiphy, ifindex: f.ifindex()?, wdev: f.wdev, ssid: f.ssid, link_id: f.link_id })
         };
-        let sta = |f: &Fields<'a>| -> Result<StationEvent, Error> {
-            Ok(StationEvent { ifindex: f.ifindex()?, mac: f.mac })
-        };
+        let sta =
+            |f: &Fields<'a>| -> Result<StationEvent, Error> { Ok(StationEvent { ifindex: f.ifindex()?, mac: f.mac }) };
         Ok(match msg.cmd {
             cmd::START_AP => Event::StartAp(ap(&f)?),
             cmd::STOP_AP => Event::StopAp(ap(&f)?),

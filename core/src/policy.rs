@@ -135,8 +135,12 @@ pub fn reconcile(ifaces: &[Iface], rules: &[Rule], backend: Backend) -> Plan {
         let action = match (target, &iface.master) {
             (Some((i, bridge)), master) => {
                 plan.dhcp |= 1u32.checked_shl(u32::try_from(i).unwrap_or(u32::MAX)).unwrap_or(0);
-                (master.as_ref() != Some(&bridge))
-                    .then(|| Action::Join { ifindex: iface.ifindex, rule: i, bridge, was: master.clone() })
+                (master.as_ref() != Some(&bridge)).then(|| Action::Join {
+                    ifindex: iface.ifindex,
+                    rule: i,
+                    bridge,
+                    was: master.clone(),
+                })
             }
             (None, Some(m)) if managed(m) && iface.may_leave() => {
                 Some(Action::Leave { ifindex: iface.ifindex, bridge: m.clone() })

@@ -119,9 +119,9 @@ impl<'a> Link<'a> {
         if !matches!(msg.header.kind, kind::NEWLINK | kind::DELLINK | kind::SETLINK) {
             return Err(Error::UnexpectedMessage);
         }
-        let (attrs, (family, ifindex, flags)) =
-            ifinfo(msg.payload, msg.order).map_err(|_| Error::Truncated)?;
-        let mut link = Link { family, ifindex, flags, ifname: None, master: None, operstate: None, carrier: None, kind: None };
+        let (attrs, (family, ifindex, flags)) = ifinfo(msg.payload, msg.order).map_err(|_| Error::Truncated)?;
+        let mut link =
+            Link { family, ifindex, flags, ifname: None, master: None, operstate: None, carrier: None, kind: None };
         for a in Attrs::new(attrs, msg.order) {
             let a = a?;
             match a.kind() {
@@ -175,8 +175,7 @@ impl Address {
             return Err(Error::UnexpectedMessage);
         }
         let e = msg.order.nom();
-        let r: IResult<&[u8], (u8, u8, u8, u8, u32)> =
-            (nom_u8, nom_u8, nom_u8, nom_u8, nom_u32(e)).parse(msg.payload);
+        let r: IResult<&[u8], (u8, u8, u8, u8, u32)> = (nom_u8, nom_u8, nom_u8, nom_u8, nom_u32(e)).parse(msg.payload);
         let (attrs, (family, prefix_len, _flags, _scope, ifindex)) = r.map_err(|_| Error::Truncated)?;
         if family != af::INET {
             return Ok(None);

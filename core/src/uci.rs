@@ -130,9 +130,7 @@ fn double_quoted(i: &[u8]) -> IResult<&[u8], ()> {
         match rest {
             [b'"', tail @ ..] => return Ok((tail, ())),
             [b'\\', _, tail @ ..] => rest = tail,
-            [b'\\'] | [] => {
-                return Err(nom::Err::Error(nom::error::Error::new(i, nom::error::ErrorKind::Char)))
-            }
+            [b'\\'] | [] => return Err(nom::Err::Error(nom::error::Error::new(i, nom::error::ErrorKind::Char))),
             [_, tail @ ..] => rest = tail,
         }
     }

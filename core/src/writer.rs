@@ -19,10 +19,7 @@ impl<'b> Cursor<'b> {
 
     pub(crate) fn put(&mut self, data: &[u8]) -> Result<(), EncodeError> {
         let end = self.pos.checked_add(data.len()).ok_or(EncodeError::BufferTooSmall)?;
-        self.buf
-            .get_mut(self.pos..end)
-            .ok_or(EncodeError::BufferTooSmall)?
-            .copy_from_slice(data);
+        self.buf.get_mut(self.pos..end).ok_or(EncodeError::BufferTooSmall)?.copy_from_slice(data);
         self.pos = end;
         Ok(())
     }
@@ -44,13 +41,7 @@ pub struct MessageWriter<'b> {
 
 impl<'b> MessageWriter<'b> {
     /// Starts a message of type `kind` at the beginning of `buf`.
-    pub fn new(
-        buf: &'b mut [u8],
-        order: ByteOrder,
-        kind: u16,
-        flags: u16,
-        seq: u32,
-    ) -> Result<Self, EncodeError> {
+    pub fn new(buf: &'b mut [u8], order: ByteOrder, kind: u16, flags: u16, seq: u32) -> Result<Self, EncodeError> {
         let header = Header { len: 0, kind, flags, seq, pid: 0 };
         header.emit(buf, order)?;
         Ok(MessageWriter { buf, len: HEADER_LEN, order, header })
@@ -64,10 +55,7 @@ impl<'b> MessageWriter<'b> {
     /// Appends raw bytes (a family header such as genlmsghdr or ifinfomsg).
     pub fn bytes(&mut self, data: &[u8]) -> Result<(), EncodeError> {
         let end = self.len.checked_add(data.len()).ok_or(EncodeError::BufferTooSmall)?;
-        self.buf
-            .get_mut(self.len..end)
-            .ok_or(EncodeError::BufferTooSmall)?
-            .copy_from_slice(data);
+        self.buf.get_mut(self.len..end).ok_or(EncodeError::BufferTooSmall)?.copy_from_slice(data);
         self.len = end;
         Ok(())
     }
@@ -139,10 +127,7 @@ impl<'b> MessageWriter<'b> {
     pub fn nest_end(&mut self, nest: Nest) -> Result<(), EncodeError> {
         let len = self.len.checked_sub(nest.start).ok_or(EncodeError::BufferTooSmall)?;
         let len = u16::try_from(len).map_err(|_| EncodeError::ValueTooLarge)?;
-        let field = self
-            .buf
-            .get_mut(nest.start..nest.start + 2)
-            .ok_or(EncodeError::BufferTooSmall)?;
+        let field = self.buf.get_mut(nest.start..nest.start + 2).ok_or(EncodeError::BufferTooSmall)?;
         field.copy_from_slice(&self.order.u16_bytes(len));
         Ok(())
     }
@@ -179,8 +164,7 @@ mod tests {
             assert!(rest.is_empty());
             assert_eq!(m.header.len as usize, len);
             let attrs = m.payload.get(4..).unwrap();
-            let kinds: std::vec::Vec<u16> =
-                Attrs::new(attrs, order).map(|a| a.unwrap().kind()).collect();
+            let kinds: std::vec::Vec<u16> = Attrs::new(attrs, order).map(|a| a.unwrap().kind()).collect();
             assert_eq!(kinds, [3, 153, 7, 229, 153, 9]);
             let wdev2 = Attrs::new(attrs, order).filter_map(Result::ok).filter(|a| a.kind() == 153).nth(1);
             assert_eq!(wdev2.unwrap().u64(), Ok(2));
@@ -195,10 +179,7 @@ mod tests {
     #[test]
     fn too_small_buffers_are_errors() {
         let mut tiny = [0u8; 8];
-        assert_eq!(
-            MessageWriter::new(&mut tiny, ByteOrder::NATIVE, 1, 0, 0).err(),
-            Some(EncodeError::BufferTooSmall)
-        );
+        assert_eq!(MessageWriter::new(&mut tiny, ByteOrder::NATIVE, 1, 0, 0).err(), Some(EncodeError::BufferTooSmall));
         let mut buf = [0u8; 24];
         let mut w = MessageWriter::new(&mut buf, ByteOrder::NATIVE, 1, 0, 0).unwrap();
         assert_eq!(w.attr_u64_aligned(1, 1, 2), Err(EncodeError::BufferTooSmall));

@@ -2,6 +2,8 @@
 //! byte orders, and no input — arbitrary bytes, or a real frame with bytes flipped — makes any
 //! decoder panic or loop.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+
 mod common;
 
 use apwatch_core::attr::Attrs;

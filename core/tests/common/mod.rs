@@ -14,11 +14,25 @@ macro_rules! frames {
 
 /// Kernel events and replies of every kind apwatch decodes, little-endian (x86 captures).
 pub const FRAMES: &[&[u8]] = frames![
-    "start-ap-foo-005.bin", "restart-bar-004.bin", "ssid-32bytes-004.bin", "ssid-nonutf8-004.bin",
-    "two-bss-011.bin", "ifdown-007.bin", "station-009.bin", "station-014.bin", "two-bss-020.bin",
-    "start-ap-foo-001.bin", "two-bss-017.bin", "get-interface-reply-ap-foo.bin", "genl-ctrl-nl80211.bin",
-    "start-ap-foo-006.bin", "bridge-dhcp-013.bin", "bridge-dhcp-011.bin", "two-bss-018.bin",
-    "start-ap-foo-007.bin", "start-ap-foo-004.bin",
+    "start-ap-foo-005.bin",
+    "restart-bar-004.bin",
+    "ssid-32bytes-004.bin",
+    "ssid-nonutf8-004.bin",
+    "two-bss-011.bin",
+    "ifdown-007.bin",
+    "station-009.bin",
+    "station-014.bin",
+    "two-bss-020.bin",
+    "start-ap-foo-001.bin",
+    "two-bss-017.bin",
+    "get-interface-reply-ap-foo.bin",
+    "genl-ctrl-nl80211.bin",
+    "start-ap-foo-006.bin",
+    "bridge-dhcp-013.bin",
+    "bridge-dhcp-011.bin",
+    "two-bss-018.bin",
+    "start-ap-foo-007.bin",
+    "start-ap-foo-004.bin",
 ];
 
 /// Concatenates `n` frames (cycling through `frames`) into one receive buffer, aligned.
@@ -66,7 +80,8 @@ pub fn decode_one(m: &Message<'_>, family: u16, t: &mut Tally) {
         MessageKind::Protocol(rtnl::kind::NEWLINK | rtnl::kind::DELLINK) => match Link::parse(m) {
             Ok(l) => {
                 t.links += 1;
-                t.checksum += u64::from(l.ifindex) + u64::from(l.master().unwrap_or(0)) + l.ifname.map_or(0, |n| n.len() as u64);
+                t.checksum +=
+                    u64::from(l.ifindex) + u64::from(l.master().unwrap_or(0)) + l.ifname.map_or(0, |n| n.len() as u64);
             }
             Err(_) => t.errors += 1,
         },
