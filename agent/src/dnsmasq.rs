@@ -4,7 +4,7 @@
 
 use std::io;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, Command};
 
 use apwatch_core::config::{Backend, Config};
 use apwatch_core::dnsmasq::{self, RenderError};
@@ -16,6 +16,11 @@ use crate::view::View;
 
 pub struct Dnsmasq {
     no_address: Once,
+    /// The running `dnsmasq_restart`, reaped from the event loop: the agent never waits for
+    /// it, so a slow init script cannot delay the next AP.
+    child: Option<Child>,
+    /// Files changed again while it ran: restart once more when it ends.
+    again: bool,
 }
 
 /// The drop-in path of a rule.
@@ -27,7 +32,7 @@ pub fn path(dir: &Path, rule: &str) -> PathBuf {
 
 impl Dnsmasq {
     pub fn new() -> Self {
-        Dnsmasq { no_address: Once::default() }
+        Dnsmasq { no_address: Once::default(), child: None, again: false }
     }
 
     /// Brings the drop-ins in line with `plan`; returns whether any file changed.
@@ -97,14 +102,38 @@ impl Dnsmasq {
         Ok(changed)
     }
 
-    /// Runs `dnsmasq_restart` (argv, no shell).
-    pub fn restart(&self, cfg: &Config) {
+    /// Starts `dnsmasq_restart` (argv, no shell); if one is still running, once more after it.
+    pub fn restart(&mut self, cfg: &Config) {
+        if self.child.is_some() {
+            self.again = true;
+            return;
+        }
         let argv = &cfg.main.dnsmasq_restart;
         let Some((prog, args)) = argv.split_first() else { return };
-        match Command::new(prog.as_str()).args(args.iter().map(|a| a.as_str())).status() {
-            Ok(s) if s.success() => info!("dnsmasq restarted"),
-            Ok(s) => error!("dnsmasq restart ({prog}) failed: {s}"),
+        match Command::new(prog.as_str()).args(args.iter().map(|a| a.as_str())).spawn() {
+            Ok(c) => self.child = Some(c),
             Err(e) => error!("dnsmasq restart ({prog}) failed: {e}"),
+        }
+    }
+
+    /// Whether a restart is running (the loop then wakes to reap it).
+    pub fn busy(&self) -> bool {
+        self.child.is_some()
+    }
+
+    /// Reaps a finished restart and logs its outcome; starts the pending one.
+    pub fn reap(&mut self, cfg: &Config) {
+        let Some(c) = self.child.as_mut() else { return };
+        let prog = cfg.main.dnsmasq_restart.first().map_or("", |p| p.as_str());
+        match c.try_wait() {
+            Ok(None) => return,
+            Ok(Some(s)) if s.success() => info!("dnsmasq restarted"),
+            Ok(Some(s)) => error!("dnsmasq restart ({prog}) failed: {s}"),
+            Err(e) => error!("dnsmasq restart ({prog}): {e}"),
+        }
+        self.child = None;
+        if std::mem::take(&mut self.again) {
+            self.restart(cfg);
         }
     }
 }

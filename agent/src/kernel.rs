@@ -168,7 +168,13 @@ impl Kernel {
             let len = encode(&mut self.req, seq);
             let mut batch = Vec::new();
             match self.transact(proto, len, &mut |m| batch.push((m.header, m.payload.to_vec()))) {
-                Err(e) if e.raw_os_error() == Some(libc::EINTR) && tries < 3 => tries += 1,
+                Err(e) if e.raw_os_error() == Some(libc::EINTR) => {
+                    // NLM_F_DUMP_INTR: links changed while the kernel dumped them; ask again
+                    tries += 1;
+                    if tries > 5 {
+                        return Err(io::Error::other("dump interrupted by changes 5 times (NLM_F_DUMP_INTR)"));
+                    }
+                }
                 Err(e) => return Err(e),
                 Ok(()) => {
                     for (header, payload) in &batch {

@@ -118,7 +118,13 @@ impl Socket {
     /// Receives one datagram (possibly several messages) into `buf`, accepting only the kernel.
     pub fn recv(&self, buf: &mut [u8], dontwait: bool) -> io::Result<Received> {
         let flags = if dontwait { RecvFlags::DONTWAIT } else { RecvFlags::empty() };
-        match rustix::net::recvfrom(&self.fd, &mut *buf, flags) {
+        let r = loop {
+            match rustix::net::recvfrom(&self.fd, &mut *buf, flags) {
+                Err(Errno::INTR) => continue, // a signal (SIGCHLD, SIGHUP) arrived: just retry
+                r => break r,
+            }
+        };
+        match r {
             Ok((n, _, addr)) => {
                 let sender = addr.and_then(|a| SocketAddrNetlink::try_from(a).ok()).map(|a| a.pid());
                 match sender {
@@ -129,7 +135,6 @@ impl Socket {
             }
             Err(Errno::AGAIN) => Ok(Received::WouldBlock),
             Err(Errno::NOBUFS) => Ok(Received::Overrun),
-            Err(Errno::INTR) => Ok(Received::WouldBlock),
             Err(e) => Err(e.into()),
         }
     }

@@ -37,8 +37,10 @@ use crate::{config_file, Exit};
 const QUIET: Duration = Duration::from_millis(5);
 /// …but never longer than this from the first hint.
 const MAX_DELAY: Duration = Duration::from_millis(50);
-/// Retry interval while something failed (a missing bridge address, nl80211 not loaded).
-const RETRY: Duration = Duration::from_secs(5);
+/// Retry interval while something failed (an interrupted dump, a failed action, nl80211 not loaded).
+const RETRY: Duration = Duration::from_secs(1);
+/// How often a running `dnsmasq_restart` is checked for its end.
+const REAP: Duration = Duration::from_millis(50);
 
 struct Counters {
     malformed: Once,
@@ -197,6 +199,7 @@ impl Agent {
         self.pipeline.push(Hint::Resync);
         let mut burst: Option<(Instant, Instant)> = Some((Instant::now(), Instant::now()));
         let mut retry_at: Option<Instant> = None;
+        let mut failures = 0u32;
         loop {
             if term.load(Ordering::SeqCst) {
                 info!("stopping on signal");
@@ -209,7 +212,8 @@ impl Agent {
             }
             let now = Instant::now();
             let mut deadline: Option<Instant> = burst.map(|(first, last)| (last + QUIET).min(first + MAX_DELAY));
-            for d in [retry_at, self.led.next_tick()] {
+            let reap_at = self.dnsmasq.busy().then(|| now + REAP);
+            for d in [retry_at, self.led.next_tick(), reap_at] {
                 deadline = match (deadline, d) {
                     (Some(a), Some(b)) => Some(a.min(b)),
                     (a, b) => a.or(b),
@@ -251,6 +255,7 @@ impl Agent {
                 burst = Some(burst.map_or((now, now), |(first, _)| (first, now)));
             }
             self.led.tick();
+            self.dnsmasq.reap(&self.cfg);
             if retry_at.is_some_and(|t| now >= t) {
                 retry_at = None;
                 self.addrs_dirty = true;
@@ -262,8 +267,12 @@ impl Agent {
             if let Some((first, last)) = burst {
                 if now >= last + QUIET || now >= first + MAX_DELAY {
                     burst = None;
-                    if !self.reconcile_pending() {
-                        retry_at = Some(now + RETRY);
+                    if self.reconcile_pending() {
+                        failures = 0;
+                    } else {
+                        // back off while it keeps failing: 1, 2, 4 … 64 s
+                        retry_at = Some(now + RETRY * (1 << failures.min(6)));
+                        failures += 1;
                     }
                 }
             }
