@@ -46,19 +46,73 @@ pub fn buffer(frames: &[&[u8]], n: usize) -> Vec<u8> {
     buf
 }
 
-/// apwatch-core: typed events borrowing the buffer.
+/// The fields every decoder extracts from each nl80211 message (what `apwatch` acts on), summed
+/// into one number the same way by all three, so the work cannot be skipped and the answers
+/// can be compared.
+#[derive(Default, Clone, Copy)]
+struct Seen<'a> {
+    wiphy: Option<u32>,
+    ifindex: Option<u32>,
+    ifname: Option<&'a [u8]>,
+    iftype: Option<u32>,
+    mac: Option<[u8; 6]>,
+    ssid: Option<&'a [u8]>,
+    wdev: Option<u64>,
+}
+
+impl Seen<'_> {
+    fn sum(&self, cmd: u8) -> u64 {
+        u64::from(cmd)
+            + u64::from(self.wiphy.unwrap_or(0))
+            + u64::from(self.ifindex.unwrap_or(0))
+            + self.ifname.map_or(0, |n| n.len() as u64)
+            + u64::from(self.iftype.unwrap_or(0))
+            + self.mac.map_or(0, |m| u64::from(m[5]))
+            + self.ssid.map_or(0, |s| s.len() as u64)
+            + self.wdev.unwrap_or(0)
+    }
+}
+
+/// apwatch-core: typed, checked events borrowing the buffer.
 #[inline(never)]
 pub fn apwatch(buf: &[u8]) -> u64 {
+    use apwatch_core::nl80211::{ApEvent, Interface};
     let mut sum = 0u64;
     for m in Messages::new(buf, ByteOrder::Little).flatten() {
         if m.kind() != MessageKind::Protocol(FAMILY) {
             continue;
         }
-        let Ok(ev) = GenlMessage::parse(&m).and_then(|g| Event::parse(&g)) else { continue };
-        sum += u64::from(ev.ifindex().unwrap_or(0));
-        if let Event::StartAp(e) = ev {
-            sum += e.ssid.map_or(0, |s| s.as_bytes().len() as u64) + e.wdev.unwrap_or(0);
+        let Ok(g) = GenlMessage::parse(&m) else { continue };
+        let Ok(ev) = Event::parse(&g) else { continue };
+        fn ap<'a>(e: &ApEvent<'a>) -> Seen<'a> {
+            Seen {
+                wiphy: e.wiphy,
+                ifindex: Some(e.ifindex),
+                ssid: e.ssid.map(|s| s.as_bytes()),
+                wdev: e.wdev,
+                ..Seen::default()
+            }
         }
+        fn iface<'a>(i: &Interface<'a>) -> Seen<'a> {
+            Seen {
+                wiphy: i.wiphy,
+                ifindex: i.ifindex,
+                ifname: i.ifname,
+                iftype: i.iftype.map(u32::from),
+                mac: i.mac,
+                ssid: i.ssid.map(|s| s.as_bytes()),
+                wdev: i.wdev,
+            }
+        }
+        let seen = match &ev {
+            Event::StartAp(e) | Event::StopAp(e) => ap(e),
+            Event::NewInterface(i) | Event::SetInterface(i) | Event::DelInterface(i) => iface(i),
+            Event::NewStation(s) | Event::DelStation(s) => {
+                Seen { ifindex: Some(s.ifindex), mac: s.mac, ..Seen::default() }
+            }
+            other => Seen { ifindex: other.ifindex(), ..Seen::default() },
+        };
+        sum += seen.sum(g.cmd);
     }
     sum
 }
@@ -75,14 +129,22 @@ pub fn wl(buf: &[u8]) -> u64 {
         }
         if let Ok(m) = NetlinkMessage::<WlGenl<Nl80211Message>>::deserialize(&rest[..len]) {
             if let NetlinkPayload::InnerMessage(g) = m.payload {
+                let cmd = u8::from(g.payload.cmd);
+                let per_event = matches!(cmd, 15 | 16 | 5 | 6 | 7 | 8 | 19 | 20);
+                let mut seen = Seen::default();
                 for a in &g.payload.attributes {
                     match a {
-                        Nl80211Attr::IfIndex(i) => sum += u64::from(*i),
-                        Nl80211Attr::SsidRaw(s) if g.payload.cmd == Nl80211Command::StartAp => sum += s.len() as u64,
-                        Nl80211Attr::Wdev(w) if g.payload.cmd == Nl80211Command::StartAp => sum += *w,
+                        Nl80211Attr::IfIndex(i) => seen.ifindex = Some(*i),
+                        Nl80211Attr::Wiphy(w) if per_event && cmd != 19 && cmd != 20 => seen.wiphy = Some(*w),
+                        Nl80211Attr::IfName(n) if matches!(cmd, 5..=8) => seen.ifname = Some(n.as_bytes()),
+                        Nl80211Attr::IfType(t) if matches!(cmd, 5..=8) => seen.iftype = Some(u32::from(*t)),
+                        Nl80211Attr::Mac(m) if matches!(cmd, 5..=8 | 19 | 20) => seen.mac = Some(*m),
+                        Nl80211Attr::SsidRaw(s) if matches!(cmd, 5..=8 | 15 | 16) => seen.ssid = Some(s.as_slice()),
+                        Nl80211Attr::Wdev(w) if matches!(cmd, 5..=8 | 15 | 16) => seen.wdev = Some(*w),
                         _ => {}
                     }
                 }
+                sum += seen.sum(cmd);
             }
         }
         rest = rest.get((len + 3) & !3..).unwrap_or(&[]);
@@ -90,7 +152,8 @@ pub fn wl(buf: &[u8]) -> u64 {
     sum
 }
 
-/// The floor: the fewest reads that get the same answer, little-endian hard-coded, no types.
+/// The floor: the fewest reads that get the same answer, little-endian hard-coded, no types and
+/// no checks beyond staying in bounds.
 #[inline(never)]
 pub fn floor(buf: &[u8]) -> u64 {
     let u16le = |b: &[u8], i: usize| b.get(i..i + 2).map_or(0, |s| u16::from_le_bytes([s[0], s[1]]));
@@ -103,21 +166,29 @@ pub fn floor(buf: &[u8]) -> u64 {
             break;
         }
         if u16le(buf, off + 4) == FAMILY {
-            let start = buf[off + 16] == 15;
+            let cmd = buf[off + 16];
+            let (ap, iface, sta) = (matches!(cmd, 15 | 16), matches!(cmd, 5..=8), matches!(cmd, 19 | 20));
+            let mut seen = Seen::default();
             let mut a = off + 20;
             while a + 4 <= off + len {
                 let alen = u16le(buf, a) as usize;
                 if alen < 4 || a + alen > off + len {
                     break;
                 }
+                let v = &buf[a + 4..a + alen];
                 match u16le(buf, a + 2) & 0x3fff {
-                    3 => sum += u64::from(u32le(buf, a + 4)),
-                    52 if start => sum += (alen - 4) as u64,
-                    153 if start => sum += u64::from(u32le(buf, a + 4)) | u64::from(u32le(buf, a + 8)) << 32,
+                    1 if ap || iface => seen.wiphy = Some(u32le(v, 0)),
+                    3 => seen.ifindex = Some(u32le(v, 0)),
+                    4 if iface => seen.ifname = v.iter().position(|&c| c == 0).map(|n| &v[..n]),
+                    5 if iface => seen.iftype = Some(u32le(v, 0)),
+                    6 if iface || sta => seen.mac = v.try_into().ok(),
+                    52 if ap || iface => seen.ssid = Some(v),
+                    153 if ap || iface => seen.wdev = Some(u64::from(u32le(v, 0)) | u64::from(u32le(v, 4)) << 32),
                     _ => {}
                 }
                 a += (alen + 3) & !3;
             }
+            sum += seen.sum(cmd);
         }
         off += (len + 3) & !3;
     }

@@ -30,6 +30,7 @@ pub struct GenlMessage<'a> {
 
 impl<'a> GenlMessage<'a> {
     /// Decodes the genl part of `msg`.
+    #[inline]
     pub fn parse(msg: &Message<'a>) -> Result<Self, Error> {
         let (rest, (cmd, version)) =
             (nom_u8::<_, nom::error::Error<&[u8]>>, nom_u8).parse(msg.payload).map_err(|_| Error::Truncated)?;

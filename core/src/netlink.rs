@@ -1,7 +1,6 @@
 //! The netlink message stream: `nlmsghdr` framing, NLMSG_ERROR (with extended ACK), NLMSG_DONE,
 //! NLMSG_OVERRUN. A receive buffer holds several messages; [`Messages`] walks them.
 
-use nom::number::complete::{i32 as nom_i32, u16 as nom_u16, u32 as nom_u32};
 use nom::{IResult, Parser};
 
 use crate::attr::Attrs;
@@ -70,12 +69,12 @@ pub struct Header {
 type Fields = (u32, u16, u16, u32, u32);
 
 fn header_fields(buf: &[u8], order: ByteOrder) -> IResult<&[u8], Fields> {
-    let e = order.nom();
-    (nom_u32(e), nom_u16(e), nom_u16(e), nom_u32(e), nom_u32(e)).parse(buf)
+    (order.p_u32(), order.p_u16(), order.p_u16(), order.p_u32(), order.p_u32()).parse(buf)
 }
 
 impl Header {
     /// Reads a header from the start of `buf`.
+    #[inline]
     pub fn parse(buf: &[u8], order: ByteOrder) -> Result<Header, Error> {
         let (_, (len, kind, flags, seq, pid)) = header_fields(buf, order).map_err(|_| Error::Truncated)?;
         Ok(Header { len, kind, flags, seq, pid })
@@ -123,6 +122,7 @@ pub struct Message<'a> {
 
 impl<'a> Message<'a> {
     /// Decodes the message at the start of `buf`; returns it and the bytes after its padding.
+    #[inline]
     pub fn parse(buf: &'a [u8], order: ByteOrder) -> Result<(Message<'a>, &'a [u8]), Error> {
         let header = Header::parse(buf, order)?;
         let len = usize::try_from(header.len).map_err(|_| Error::BadMessageLength)?;
@@ -178,9 +178,9 @@ pub mod ext_ack {
 
 impl<'a> ErrorMessage<'a> {
     fn parse(payload: &'a [u8], msg_flags: u16, order: ByteOrder) -> Result<Self, Error> {
-        let (after, code) =
-            nom_i32::<_, nom::error::Error<&[u8]>>(order.nom()).parse(payload).map_err(|_| Error::Truncated)?;
-        let errno = code.checked_neg().unwrap_or(i32::MAX);
+        let (after, code) = order.p_u32::<nom::error::Error<&[u8]>>().parse(payload).map_err(|_| Error::Truncated)?;
+        // the kernel sends -errno in an int
+        let errno = i32::from_ne_bytes(code.to_ne_bytes()).checked_neg().unwrap_or(i32::MAX);
         let request = Header::parse(after, order).ok();
         let mut text = None;
         let mut offset = None;
@@ -222,6 +222,7 @@ impl<'a> Messages<'a> {
 impl<'a> Iterator for Messages<'a> {
     type Item = Result<Message<'a>, Error>;
 
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         if self.rest.is_empty() {
             return None;

@@ -3,7 +3,7 @@
 //! Numbers from `include/uapi/linux/nl80211.h` (linux-libc-dev 6.1.187; unchanged in 6.12, and
 //! checked against captures from a 6.12 kernel). START_AP is multicast on "mlme" since 6.3.
 
-use crate::attr::Attrs;
+use crate::attr::for_each as for_each_attr;
 use crate::genl::{self, GenlMessage};
 use crate::netlink::flags;
 use crate::ssid::SsidRef;
@@ -154,10 +154,10 @@ struct Fields<'a> {
 }
 
 impl<'a> Fields<'a> {
-    fn parse(attrs: Attrs<'a>) -> Result<Self, Error> {
+    #[inline]
+    fn parse(attrs: &'a [u8], order: ByteOrder) -> Result<Self, Error> {
         let mut f = Fields::default();
-        for a in attrs {
-            let a = a?;
+        for_each_attr(attrs, order, |a| {
             match a.kind() {
                 attr::WIPHY => f.wiphy = Some(a.u32()?),
                 attr::IFINDEX => f.ifindex = Some(a.u32()?),
@@ -174,7 +174,8 @@ impl<'a> Fields<'a> {
                 attr::MLO_LINK_ID => f.link_id = Some(a.u8()?),
                 _ => {}
             }
-        }
+            Ok(())
+        })?;
         Ok(f)
     }
 
@@ -220,7 +221,7 @@ pub struct Interface<'a> {
 impl<'a> Interface<'a> {
     /// Decodes a GET_INTERFACE reply or NEW/SET/DEL_INTERFACE event.
     pub fn parse(msg: &GenlMessage<'a>) -> Result<Self, Error> {
-        Ok(Interface::from_fields(Fields::parse(msg.attrs())?))
+        Ok(Interface::from_fields(Fields::parse(msg.attrs, msg.order)?))
     }
 
     fn from_fields(f: Fields<'a>) -> Self {
@@ -339,8 +340,9 @@ pub enum Event<'a> {
 
 impl<'a> Event<'a> {
     /// Decodes an nl80211 message (the caller has checked the family id).
+    #[inline]
     pub fn parse(msg: &GenlMessage<'a>) -> Result<Self, Error> {
-        let f = Fields::parse(msg.attrs())?;
+        let f = Fields::parse(msg.attrs, msg.order)?;
         let ap = |f: &Fields<'a>| -> Result<ApEvent<'a>, Error> {
             Ok(ApEvent { wiphy: f.wiphy, ifindex: f.ifindex()?, wdev: f.wdev, ssid: f.ssid, link_id: f.link_id })
         };

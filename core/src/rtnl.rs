@@ -2,7 +2,7 @@
 //! needs: name, master, operstate, carrier, kind), RTM_NEWADDR, and the link requests apwatch
 //! sends (dump, set master, create a bridge).
 
-use nom::number::complete::{u16 as nom_u16, u32 as nom_u32, u8 as nom_u8};
+use nom::number::complete::u8 as nom_u8;
 use nom::{IResult, Parser};
 
 use crate::attr::Attrs;
@@ -107,9 +107,8 @@ pub struct Link<'a> {
 }
 
 fn ifinfo(buf: &[u8], order: ByteOrder) -> IResult<&[u8], (u8, u32, u32)> {
-    let e = order.nom();
     let (rest, (family, _pad, _type, index, flags, _change)) =
-        (nom_u8, nom_u8, nom_u16(e), nom_u32(e), nom_u32(e), nom_u32(e)).parse(buf)?;
+        (nom_u8, nom_u8, order.p_u16(), order.p_u32(), order.p_u32(), order.p_u32()).parse(buf)?;
     Ok((rest, (family, index, flags)))
 }
 
@@ -174,8 +173,8 @@ impl Address {
         if !matches!(msg.header.kind, kind::NEWADDR | kind::DELADDR) {
             return Err(Error::UnexpectedMessage);
         }
-        let e = msg.order.nom();
-        let r: IResult<&[u8], (u8, u8, u8, u8, u32)> = (nom_u8, nom_u8, nom_u8, nom_u8, nom_u32(e)).parse(msg.payload);
+        let r: IResult<&[u8], (u8, u8, u8, u8, u32)> =
+            (nom_u8, nom_u8, nom_u8, nom_u8, msg.order.p_u32()).parse(msg.payload);
         let (attrs, (family, prefix_len, _flags, _scope, ifindex)) = r.map_err(|_| Error::Truncated)?;
         if family != af::INET {
             return Ok(None);
