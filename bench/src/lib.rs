@@ -8,7 +8,7 @@ use apwatch_core::nl80211::Event;
 use apwatch_core::ByteOrder;
 use netlink_packet_core::{NetlinkMessage, NetlinkPayload};
 use netlink_packet_generic::GenlMessage as WlGenl;
-use wl_nl80211::{Nl80211Attr, Nl80211Command, Nl80211Message};
+use wl_nl80211::{Nl80211Attr, Nl80211Message};
 
 /// The family id nl80211 had when the frames were recorded.
 pub const FAMILY: u16 = 0x23;
