@@ -175,6 +175,7 @@ write_config() {
     printf "config apwatch 'main'\n\toption enabled '1'\n\toption log_level '%s'\n\toption backend 'rtnl'\n" "${LOG_LEVEL:-debug}"
     printf "\toption dnsmasq_dir '%s'\n\toption state_file '%s'\n" "$DROPINS" "$T/apwatch.state"
     printf "\tlist dnsmasq_restart '%s'\n\tlist dnsmasq_restart '%s'\n" "$E2E_DIR/dnsmasq-restart" "$T"
+    [[ -z ${MAIN_EXTRA:-} ]] || printf '%b' "$MAIN_EXTRA"   # more main-section lines (e.g. the LED)
     local spec kv
     for spec in "$@"; do
       set -- $spec
