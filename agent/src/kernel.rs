@@ -282,6 +282,25 @@ impl Kernel {
         }
     }
 
+    /// Every radio's bands: (wiphy index, bit n = nl80211 band n), parts of split dumps merged.
+    pub fn dump_wiphy_bands(&mut self) -> io::Result<Vec<(u32, u32)>> {
+        let family = self.family()?;
+        let mut out: Vec<(u32, u32)> = Vec::new();
+        self.dump_retrying(
+            Protocol::Generic,
+            &|b, seq| nl80211::get_wiphy(b, ORDER, family, seq).unwrap_or(0),
+            &mut |m| {
+                let Ok(w) = GenlMessage::parse(m).and_then(|g| nl80211::Wiphy::parse(&g)) else { return };
+                let Some(i) = w.index else { return };
+                match out.iter_mut().find(|(idx, _)| *idx == i) {
+                    Some((_, bands)) => *bands |= w.bands,
+                    None => out.push((i, w.bands)),
+                }
+            },
+        )?;
+        Ok(out)
+    }
+
     /// Every link.
     pub fn dump_links(&mut self) -> io::Result<Vec<LinkInfo>> {
         let mut out = Vec::new();

@@ -134,6 +134,8 @@ fn status(config: &str, json_out: bool) -> Exit {
         let [malformed, spoofed, enobufs] = counters;
         let c =
             json::Object::new().num("malformed", malformed).num("spoofed", spoofed).num("enobufs", enobufs).finish();
+        let radios: Vec<String> =
+            radios().iter().map(|r| json::Object::new().str("radio", r.as_bytes()).finish()).collect();
         println!(
             "{}",
             json::Object::new()
@@ -141,6 +143,7 @@ fn status(config: &str, json_out: bool) -> Exit {
                 .bool("running", alive)
                 .raw("aps", &json::array(&items))
                 .raw("counters", &c)
+                .raw("radios", &json::array(&radios))
                 .finish()
         );
         return Exit::Ok;
@@ -157,13 +160,30 @@ fn status(config: &str, json_out: bool) -> Exit {
         let bridge = if a.bridge.is_empty() { "-" } else { &a.bridge };
         println!("{:<6} {:<12} {:<34} {:<12} {:<15} {since}", a.phy, a.ifname, ssid, rule, bridge);
     }
-    #[cfg(feature = "board")]
-    if let Ok(radios) = apwatch_board::RadioMap::read(std::path::Path::new("/sys")) {
-        for r in radios.iter() {
-            println!("radio {r}");
-        }
+    for r in radios() {
+        println!("radio {r}");
     }
     Exit::Ok
+}
+
+/// The radio map: sysfs (name, driver, device path) and nl80211 (bands), one line per radio.
+#[cfg(feature = "board")]
+fn radios() -> Vec<String> {
+    let Ok(mut map) = apwatch_board::RadioMap::read(std::path::Path::new("/sys")) else { return Vec::new() };
+    let bands = kernel::Kernel::open().and_then(|mut k| {
+        k.resolve_nl80211()?;
+        k.dump_wiphy_bands()
+    });
+    for (index, mask) in bands.unwrap_or_default() {
+        let set = (0u8..32).filter(|b| mask >> b & 1 != 0).map(apwatch_board::Band::from_nl80211).collect();
+        map.set_bands(index, set);
+    }
+    map.iter().map(|r| r.to_string()).collect()
+}
+
+#[cfg(not(feature = "board"))]
+fn radios() -> Vec<String> {
+    Vec::new()
 }
 
 fn main() -> ExitCode {

@@ -13,6 +13,8 @@ use crate::{ByteOrder, EncodeError, Error};
 pub mod cmd {
     /// NL80211_CMD_GET_WIPHY
     pub const GET_WIPHY: u8 = 1;
+    /// NL80211_CMD_NEW_WIPHY (also the GET_WIPHY reply)
+    pub const NEW_WIPHY: u8 = 3;
     /// NL80211_CMD_GET_INTERFACE
     pub const GET_INTERFACE: u8 = 5;
     /// NL80211_CMD_SET_INTERFACE (also an event on "config": iftype changed)
@@ -37,6 +39,8 @@ pub mod cmd {
 pub mod attr {
     /// NL80211_ATTR_WIPHY (u32)
     pub const WIPHY: u16 = 1;
+    /// NL80211_ATTR_WIPHY_NAME (string)
+    pub const WIPHY_NAME: u16 = 2;
     /// NL80211_ATTR_IFINDEX (u32)
     pub const IFINDEX: u16 = 3;
     /// NL80211_ATTR_IFNAME (string)
@@ -45,6 +49,8 @@ pub mod attr {
     pub const IFTYPE: u16 = 5;
     /// NL80211_ATTR_MAC (6 bytes)
     pub const MAC: u16 = 6;
+    /// NL80211_ATTR_WIPHY_BANDS (nested; each entry's type is an `enum nl80211_band`)
+    pub const WIPHY_BANDS: u16 = 22;
     /// NL80211_ATTR_WIPHY_FREQ (u32, MHz)
     pub const WIPHY_FREQ: u16 = 38;
     /// NL80211_ATTR_GENERATION (u32)
@@ -55,6 +61,8 @@ pub mod attr {
     pub const WDEV: u16 = 153;
     /// NL80211_ATTR_CHANNEL_WIDTH (u32)
     pub const CHANNEL_WIDTH: u16 = 159;
+    /// NL80211_ATTR_SPLIT_WIPHY_DUMP (flag): the dump may split a wiphy over several messages
+    pub const SPLIT_WIPHY_DUMP: u16 = 174;
     /// NL80211_ATTR_PAD: the alignment filler before a u64
     pub const PAD: u16 = 229;
     /// NL80211_ATTR_MLO_LINK_ID (u8)
@@ -393,6 +401,51 @@ impl<'a> Event<'a> {
     }
 }
 
+/// Part of a radio's description. GET_WIPHY dumps split a wiphy over several messages; merge
+/// the `bands` of those with the same `index`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Wiphy<'a> {
+    /// The radio index (phyN).
+    pub index: Option<u32>,
+    /// Its name.
+    pub name: Option<&'a [u8]>,
+    /// Bit `n` set: the radio supports `enum nl80211_band` n (0 = 2.4 GHz, 1 = 5 GHz, 2 = 60 GHz,
+    /// 3 = 6 GHz, …).
+    pub bands: u32,
+}
+
+impl<'a> Wiphy<'a> {
+    /// Decodes a NEW_WIPHY message (a GET_WIPHY reply part).
+    pub fn parse(msg: &GenlMessage<'a>) -> Result<Self, Error> {
+        if msg.cmd != cmd::NEW_WIPHY {
+            return Err(Error::UnexpectedMessage);
+        }
+        let mut w = Wiphy { index: None, name: None, bands: 0 };
+        for_each_attr(msg.attrs, msg.order, |a| {
+            match a.kind() {
+                attr::WIPHY => w.index = Some(a.u32()?),
+                attr::WIPHY_NAME => w.name = Some(a.cstr()?),
+                attr::WIPHY_BANDS => {
+                    for band in a.nested() {
+                        w.bands |= 1u32.checked_shl(u32::from(band?.kind())).unwrap_or(0);
+                    }
+                }
+                _ => {}
+            }
+            Ok(())
+        })?;
+        Ok(w)
+    }
+}
+
+/// Encodes a split NL80211_CMD_GET_WIPHY dump.
+pub fn get_wiphy(buf: &mut [u8], order: ByteOrder, family: u16, seq: u32) -> Result<usize, EncodeError> {
+    let mut w = genl::request(buf, order, family, flags::REQUEST | flags::DUMP, seq, cmd::GET_WIPHY, 0)?;
+    w.attr(attr::SPLIT_WIPHY_DUMP, &[])?;
+    w.finish()
+}
+
 /// Encodes NL80211_CMD_GET_INTERFACE: for one netdev (`Some(ifindex)`, answered by one record and
 /// an ACK) or a dump of all (`None`).
 pub fn get_interface(
@@ -551,6 +604,25 @@ mod tests {
         let mut buf = [0u8; 64];
         let n = e.emit(&mut buf, LE, 0x23, cmd::START_AP).unwrap();
         assert_eq!(&buf[..n], testdata::START_AP_FOO);
+    }
+
+    #[test]
+    fn wiphy_bands_from_a_capture_and_the_dump_request() {
+        let (m, _) = Message::parse(testdata::NEW_WIPHY_BANDS, LE).unwrap();
+        let w = Wiphy::parse(&GenlMessage::parse(&m).unwrap()).unwrap();
+        assert_eq!((w.index, w.name), (Some(0), Some(&b"phy0"[..])));
+        assert_eq!(w.bands, 1, "hwsim in hw_mode g: 2.4 GHz only in this part");
+        let (m, _) = Message::parse(testdata::START_AP_FOO, LE).unwrap();
+        assert_eq!(Wiphy::parse(&GenlMessage::parse(&m).unwrap()), Err(Error::UnexpectedMessage));
+        for order in [ByteOrder::Little, ByteOrder::Big] {
+            let mut buf = [0u8; 64];
+            let n = get_wiphy(&mut buf, order, 0x23, 3).unwrap();
+            let (m, _) = Message::parse(&buf[..n], order).unwrap();
+            assert_eq!(m.header.flags, flags::REQUEST | flags::DUMP);
+            let g = GenlMessage::parse(&m).unwrap();
+            assert_eq!(g.cmd, cmd::GET_WIPHY);
+            assert_eq!(g.attrs().find(attr::SPLIT_WIPHY_DUMP).unwrap().unwrap().flag(), Ok(()));
+        }
     }
 
     #[test]

@@ -29,3 +29,4 @@ frame!(NEWLINK_BRIDGE_PORT, "bridge-dhcp-011.bin");
 frame!(NEWLINK_BR_LAN, "bridge-dhcp-006.bin");
 frame!(DELLINK_WLAN0_1, "two-bss-018.bin");
 frame!(NEWLINK_WLAN0_DOWN, "restart-bar-009.bin");
+frame!(NEW_WIPHY_BANDS, "new-wiphy-bands.bin");

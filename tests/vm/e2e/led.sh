@@ -2,12 +2,13 @@
 # e2e group "led" (one VM boot, --radios 2): the agent's status LED on a real LED-class device of
 # the 6.12 kernel (the keyboard's capslock LED from input-leds; blinking via ledtrig-timer), read
 # back from sysfs as APs start and stop: off (no AP served), on (served and reconciled), blinking
-# (an action failed and waits for a retry), and a missing LED is one log line, not a crash.
+# (an action failed and waits for a retry), and a missing LED is one log line, not a crash; and the
+# radio map (sysfs + nl80211 bands) in `apwatch status`.
 # shellcheck disable=SC2034 # GROUP is read by lib.sh
 GROUP=led; source "$(dirname "$0")/lib.sh"
 trap finish EXIT
 plan led_found led_off_at_start led_on_when_serving led_off_after_stop led_blinks_on_error \
-  led_on_after_recovery led_missing_is_logged led_agent_alive
+  led_on_after_recovery led_missing_is_logged led_agent_alive radio_map_in_status
 have_agent || { echo "FATAL: $WHY"; exit 1; }
 modprobe ledtrig-timer 2>/dev/null
 LED=$(basename "$(ls -d /sys/class/leds/input*::capslock 2>/dev/null | head -1)")
@@ -27,6 +28,12 @@ agent_start agent.log || note "agent: $WHY"
 check led_off_at_start wait_until 5 led_is off
 ap_start wlan0 ssid=foo || note "$WHY"
 check led_on_when_serving wait_until 5 led_is on
+radios_ok() {  # the radio map: sysfs (driver, device path) + nl80211 (bands), as `status` shows it
+  local out; out=$("$APWATCH_BIN" --config "$CFG" status 2>&1)
+  grep -q '^radio phy0 index=0 mac=02:00:00:00:00:00 driver=mac80211_hwsim device=virtual/mac80211_hwsim/hwsim0 bands=2g' <<<"$out" \
+    || { WHY="status shows: $(grep radio <<<"$out" | tr '\n' '|')"; return 1; }
+}
+check radio_map_in_status radios_ok
 ap_stop wlan0
 check led_off_after_stop wait_until 5 led_is off
 # an action that fails: br-bad exists but is not a bridge, so wlan0 cannot become its port
