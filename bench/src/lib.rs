@@ -195,6 +195,63 @@ pub fn floor(buf: &[u8]) -> u64 {
     sum
 }
 
+/// A router's worth of wireless interfaces (8: 4 active APs, 2 stopped, 2 stations) and 8 rules.
+pub fn policy_fixture() -> (Vec<apwatch_core::policy::Iface>, apwatch_core::config::Config) {
+    use apwatch_core::nl80211::IfType;
+    use apwatch_core::policy::Iface;
+    let mut text = String::new();
+    for i in 0..8 {
+        text += &format!("config rule 'r{i}'\n option ssid 'ssid{i}'\n option bridge 'br{i}'\n option dhcp_start '100'\n option dhcp_limit '50'\n");
+    }
+    let cfg = apwatch_core::config::parse(text.as_bytes()).unwrap_or_default();
+    let ifaces = (0..8u32)
+        .map(|i| Iface {
+            ifindex: 2 + i,
+            ifname: heapless::String::try_from(format!("wlan{i}").as_str()).unwrap_or_default(),
+            wiphy: Some(i % 2),
+            iftype: Some(if i < 6 { IfType::Ap } else { IfType::Station }),
+            ssid: (i < 4).then(|| apwatch_core::Ssid::new(format!("ssid{}", 7 - i).as_bytes()).unwrap_or_default()),
+            master: (i % 3 == 0).then(|| heapless::String::try_from(format!("br{i}").as_str()).unwrap_or_default()),
+        })
+        .collect();
+    (ifaces, cfg)
+}
+
+/// `n` recorded kernel events (nl80211 and link), cycling through the captures.
+pub fn burst_hints(n: usize) -> Vec<&'static [u8]> {
+    const MIX: &[&[u8]] = frames![
+        "start-ap-foo-005.bin",
+        "start-ap-foo-006.bin",
+        "restart-bar-009.bin",
+        "restart-bar-010.bin",
+        "two-bss-011.bin",
+        "two-bss-012.bin",
+        "ifdown-007.bin",
+        "start-ap-foo-007.bin",
+    ];
+    MIX.iter().copied().cycle().take(n).collect()
+}
+
+/// What the agent's reader does with one event: decode it, push a hint.
+pub fn hint_from_frame<M: embassy_sync::blocking_mutex::raw::RawMutex, const N: usize>(
+    buf: &[u8],
+    p: &apwatch_core::pipeline::Pipeline<M, N>,
+) {
+    use apwatch_core::pipeline::Hint;
+    for m in Messages::new(buf, ByteOrder::Little).flatten() {
+        let ifindex = match m.kind() {
+            MessageKind::Protocol(FAMILY) => {
+                GenlMessage::parse(&m).and_then(|g| Event::parse(&g)).ok().and_then(|e| e.ifindex())
+            }
+            MessageKind::Protocol(16 | 17) => apwatch_core::rtnl::Link::parse(&m).ok().map(|l| l.ifindex),
+            _ => None,
+        };
+        if let Some(i) = ifindex {
+            p.push(Hint::Interface(i));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
