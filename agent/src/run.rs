@@ -46,6 +46,7 @@ struct Counters {
     malformed: Once,
     spoofed: Once,
     enobufs: Once,
+    too_many: Once,
 }
 
 pub struct Agent {
@@ -151,7 +152,12 @@ impl Agent {
             pipeline: Pipeline::new(),
             dirty: DirtySet::default(),
             addrs_dirty: true,
-            counters: Counters { malformed: Once::default(), spoofed: Once::default(), enobufs: Once::default() },
+            counters: Counters {
+                malformed: Once::default(),
+                spoofed: Once::default(),
+                enobufs: Once::default(),
+                too_many: Once::default(),
+            },
             buf: vec![0; 64 * 1024],
             announced: IdMap::default(),
         };
@@ -520,6 +526,13 @@ impl Agent {
     fn reconcile(&mut self) -> bool {
         let backend = self.bridges.backend();
         let mut ok = true;
+        if self.view.wifi.len() > policy::MAX_IFACES && self.counters.too_many.hit() {
+            warn!(
+                "{} wireless interfaces: only the first {} (by ifindex) are managed (logged once)",
+                self.view.wifi.len(),
+                policy::MAX_IFACES
+            );
+        }
         let mut plan = policy::reconcile(&self.view.ifaces(), &self.cfg.rules, backend);
         self.announce(&plan);
         for _round in 0..3 {
