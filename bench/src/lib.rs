@@ -36,15 +36,10 @@ pub const NL80211_MIX: &[&[u8]] = frames![
     "ssid-32bytes-004.bin",
 ];
 
-/// Concatenates `n` messages (cycling) into one aligned receive buffer.
-pub fn buffer(frames: &[&[u8]], n: usize) -> Vec<u8> {
-    let mut buf = Vec::new();
-    for f in frames.iter().cycle().take(n) {
-        buf.extend_from_slice(f);
-        buf.resize((buf.len() + 3) & !3, 0);
-    }
-    buf
-}
+// The frames and the receive-buffer builder are core's integration-test helpers, shared.
+#[path = "../../core/tests/common/mod.rs"]
+mod common;
+pub use common::buffer;
 
 /// The fields every decoder extracts from each nl80211 message (what `apwatch` acts on), summed
 /// into one number the same way by all three, so the work cannot be skipped and the answers
