@@ -56,7 +56,11 @@ fuzz_target!(|data: &[u8]| {
                 "{f:?} left in a managed bridge"
             ),
         }
-        assert_eq!(plan.rule_active(0) || plan.rule_active(2), ifaces.iter().any(|x| policy::match_rule(x, &rules).is_some_and(|(i, _)| i != 1)));
+    }
+    // DHCP is wanted for exactly the rules that have an active AP
+    for (i, _) in rules.iter().enumerate() {
+        let has_ap = ifaces.iter().any(|f| policy::match_rule(f, &rules).is_some_and(|(r, _)| r == i));
+        assert_eq!(plan.rule_active(i), has_ap, "rule {i}");
     }
 });
 
