@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 
-use apwatch_core::config::Config;
+use apwatch_core::config::{Backend, Config};
 use apwatch_core::escape::IwEscaped;
 use apwatch_core::genl::GenlMessage;
 use apwatch_core::netlink::{MessageKind, Messages};
@@ -39,6 +39,8 @@ const QUIET: Duration = Duration::from_millis(5);
 const MAX_DELAY: Duration = Duration::from_millis(50);
 /// Retry interval while something failed (an interrupted dump, a failed action, nl80211 not loaded).
 const RETRY: Duration = Duration::from_secs(1);
+/// How long netifd gets to carry out an `add_device`/`remove_device` before apwatch asks again.
+const NETIFD_PATIENCE: Duration = Duration::from_secs(5);
 /// How often a running `dnsmasq_restart` is checked for its end.
 const REAP: Duration = Duration::from_millis(50);
 
@@ -66,6 +68,8 @@ pub struct Agent {
     led: StatusLed,
     buf: Vec<u8>,
     announced: IdMap<(Option<usize>, Ssid)>,
+    /// ubus requests in flight (see `recently_asked`).
+    asked: Vec<(Action, Instant)>,
 }
 
 fn kernel_release() -> (u32, u32) {
@@ -160,6 +164,7 @@ impl Agent {
             },
             buf: vec![0; 64 * 1024],
             announced: IdMap::default(),
+            asked: Vec::new(),
         };
         if let Some(n) = rcvbuf_knob {
             // test-only: a tiny buffer makes ENOBUFS happen on purpose
@@ -535,11 +540,21 @@ impl Agent {
         }
         let mut plan = policy::reconcile(&self.view.ifaces(), &self.cfg.rules, backend);
         self.announce(&plan);
-        for _round in 0..3 {
+        // rtnetlink answers synchronously: re-check and go on. netifd (ubus) acts later and its
+        // link event brings the next reconcile; asking again now would only repeat the call.
+        let rounds = match backend {
+            Backend::Ubus => 1,
+            _ => 3,
+        };
+        for _round in 0..rounds {
             if plan.actions.is_empty() {
                 break;
             }
             for a in &plan.actions {
+                if backend == Backend::Ubus && self.recently_asked(a) {
+                    debug!("{}: asked netifd already, waiting for it", self.describe(a));
+                    continue;
+                }
                 self.log_action(a);
                 if let Err(e) = self.bridges.apply(&mut self.kernel, &mut self.view, &self.cfg.rules, a) {
                     error!("{}: {e}", self.describe(a));
@@ -582,6 +597,18 @@ impl Agent {
         let serving = plan.active.iter().any(|a| a.rule.is_some());
         self.led.show(ok, serving);
         ok
+    }
+
+    /// Whether netifd was asked for exactly this within the last few seconds (ubus only): the
+    /// same request is not sent twice while netifd works on it.
+    fn recently_asked(&mut self, a: &Action) -> bool {
+        let now = Instant::now();
+        self.asked.retain(|(_, t)| now.duration_since(*t) < NETIFD_PATIENCE);
+        if self.asked.iter().any(|(x, _)| x == a) {
+            return true;
+        }
+        self.asked.push((a.clone(), now));
+        false
     }
 
     /// One line when an AP comes up, changes SSID or rule, or goes down.
