@@ -607,6 +607,48 @@ mod tests {
     }
 
     #[test]
+    fn a_get_interface_dump_from_a_capture() {
+        // `iw dev` on the hwsim VM: wlan1 (station), wlan0 (AP "foo"), then NLMSG_DONE
+        let mut buf = std::vec::Vec::new();
+        for f in [testdata::DUMP_IFACE_1, testdata::DUMP_IFACE_2, testdata::DUMP_DONE] {
+            buf.extend_from_slice(f);
+        }
+        let mut ifaces = std::vec::Vec::new();
+        let mut done = false;
+        for m in crate::netlink::Messages::new(&buf, LE) {
+            let m = m.unwrap();
+            match m.kind() {
+                crate::netlink::MessageKind::Done => done = true,
+                _ => {
+                    assert_ne!(m.header.flags & flags::MULTI, 0, "dump parts carry NLM_F_MULTI");
+                    match Event::parse(&GenlMessage::parse(&m).unwrap()).unwrap() {
+                        Event::NewInterface(i) => {
+                            ifaces.push((i.ifindex, i.ifname, i.iftype, i.ssid.map(|s| s.as_bytes())))
+                        }
+                        other => panic!("{other:?}"),
+                    }
+                }
+            }
+        }
+        assert!(done);
+        assert_eq!(
+            ifaces,
+            [
+                (Some(3), Some(&b"wlan1"[..]), Some(IfType::Station), None),
+                (Some(2), Some(&b"wlan0"[..]), Some(IfType::Ap), Some(&b"foo"[..])),
+            ]
+        );
+        // our dump request says what iw's says: GET_INTERFACE, REQUEST|DUMP, no attributes
+        let (iw, _) = Message::parse(testdata::DUMP_REQUEST_IW, LE).unwrap();
+        let mut ours = [0u8; 32];
+        let n = get_interface(&mut ours, LE, 0x23, iw.header.seq, None).unwrap();
+        let (m, _) = Message::parse(&ours[..n], LE).unwrap();
+        assert_eq!(m.header.flags & (flags::REQUEST | flags::DUMP), iw.header.flags & (flags::REQUEST | flags::DUMP));
+        assert_eq!((m.header.kind, m.payload.first()), (iw.header.kind, iw.payload.first()));
+        assert_eq!(m.payload.len(), iw.payload.len());
+    }
+
+    #[test]
     fn wiphy_bands_from_a_capture_and_the_dump_request() {
         let (m, _) = Message::parse(testdata::NEW_WIPHY_BANDS, LE).unwrap();
         let w = Wiphy::parse(&GenlMessage::parse(&m).unwrap()).unwrap();

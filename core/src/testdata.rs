@@ -30,3 +30,7 @@ frame!(NEWLINK_BR_LAN, "bridge-dhcp-006.bin");
 frame!(DELLINK_WLAN0_1, "two-bss-018.bin");
 frame!(NEWLINK_WLAN0_DOWN, "restart-bar-009.bin");
 frame!(NEW_WIPHY_BANDS, "new-wiphy-bands.bin");
+frame!(DUMP_IFACE_1, "get-interface-dump-1.bin");
+frame!(DUMP_IFACE_2, "get-interface-dump-2.bin");
+frame!(DUMP_DONE, "get-interface-dump-done.bin");
+frame!(DUMP_REQUEST_IW, "get-interface-dump-request-iw.bin");
