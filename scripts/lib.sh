@@ -34,7 +34,6 @@ ensure_rust() {
   fi
   if command -v rustup >/dev/null 2>&1; then
     rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal >/dev/null
-    rustup component list --toolchain nightly --installed | grep -q '^llvm-tools' || true
   fi
 }
 
