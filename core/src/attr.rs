@@ -17,6 +17,7 @@ pub const TYPE_MASK: u16 = !(F_NESTED | F_NET_BYTEORDER);
 
 /// One attribute: type, flags and a borrowed value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Attr<'a> {
     kind: u16,
     flags: u16,
@@ -119,6 +120,7 @@ pub fn for_each<'a>(
 
 /// Iterates an attribute area. A malformed attribute yields one error and ends the iteration.
 #[derive(Clone, Debug)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Attrs<'a> {
     rest: &'a [u8],
     order: ByteOrder,

@@ -55,6 +55,7 @@ pub enum Backend {
 
 /// The `config apwatch` section.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Main {
     /// `enabled`
     pub enabled: bool,
@@ -95,7 +96,6 @@ impl Default for Main {
 
 /// The DHCP range of a rule.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum DhcpRange {
     /// `dhcp_start`/`dhcp_limit`: offsets into the bridge's subnet, as OpenWrt's dhcp config.
     Offset {
@@ -113,6 +113,18 @@ pub enum DhcpRange {
     },
 }
 
+#[cfg(feature = "defmt")]
+impl defmt::Format for DhcpRange {
+    fn format(&self, f: defmt::Formatter<'_>) {
+        match self {
+            DhcpRange::Offset { start, limit } => defmt::write!(f, "Offset {{ start: {}, limit: {} }}", start, limit),
+            DhcpRange::Explicit { start, end } => {
+                defmt::write!(f, "Explicit {{ start: {=[u8]}, end: {=[u8]} }}", start.octets(), end.octets())
+            }
+        }
+    }
+}
+
 /// DHCP service for a rule's bridge.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Dhcp {
@@ -124,8 +136,17 @@ pub struct Dhcp {
     pub netmask: Option<Ipv4Addr>,
 }
 
+#[cfg(feature = "defmt")]
+impl defmt::Format for Dhcp {
+    fn format(&self, f: defmt::Formatter<'_>) {
+        let mask = self.netmask.map(|m| m.octets());
+        defmt::write!(f, "Dhcp {{ range: {}, leasetime: {}, netmask: {} }}", self.range, self.leasetime.as_str(), mask)
+    }
+}
+
 /// A `config rule` section.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Rule {
     /// The section name.
     pub name: Name,
@@ -147,6 +168,7 @@ pub struct Rule {
 
 /// A whole configuration.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Config {
     /// The main section (defaults when absent).
     pub main: Main,
@@ -182,6 +204,7 @@ pub enum ErrorKind {
 
 /// A located configuration error. The agent prefixes the file name.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct ConfigError {
     /// 1-based line number.
     pub line: u32,

@@ -32,6 +32,7 @@ pub mod attr {
 
 /// A family as the controller describes it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Family<'a> {
     /// The family id to use as nlmsg type.
     pub id: u16,
@@ -96,6 +97,7 @@ pub struct McastGroup<'a> {
 
 /// Iterates a family's multicast groups.
 #[derive(Clone, Debug)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct McastGroups<'a> {
     inner: Option<Attrs<'a>>,
 }

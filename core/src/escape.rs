@@ -7,6 +7,7 @@ use core::fmt;
 /// the first or last byte, everything else (and `\`) as `\xNN`. Unlike iw, `"` is escaped too,
 /// so a quoted SSID in a log line always ends where it seems to.
 #[derive(Clone, Copy)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct IwEscaped<'a>(pub &'a [u8]);
 
 impl fmt::Display for IwEscaped<'_> {
@@ -37,6 +38,7 @@ impl fmt::Debug for IwEscaped<'_> {
 
 /// Lowercase hex, two digits a byte.
 #[derive(Clone, Copy)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Hex<'a>(pub &'a [u8]);
 
 impl fmt::Display for Hex<'_> {

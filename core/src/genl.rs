@@ -15,6 +15,7 @@ pub const ID_CTRL: u16 = 0x10;
 
 /// A generic netlink message: family id (the nlmsg type), command, version and attributes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct GenlMessage<'a> {
     /// The family id (dynamic, resolved through the controller).
     pub family: u16,

@@ -111,6 +111,7 @@ pub enum MessageKind {
 
 /// One message: its header and its payload (the bytes after the header, up to `nlmsg_len`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Message<'a> {
     /// The header.
     pub header: Header,
@@ -157,6 +158,7 @@ impl<'a> Message<'a> {
 
 /// An NLMSG_ERROR: `errno` 0 is an ACK.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct ErrorMessage<'a> {
     /// The error as a positive errno (the kernel sends it negated); 0 for an ACK.
     pub errno: i32,
@@ -207,6 +209,7 @@ impl<'a> ErrorMessage<'a> {
 /// Iterates the messages of a receive buffer. A malformed header yields one error and ends the
 /// iteration: a length that cannot be trusted leaves no way to find the next message.
 #[derive(Clone, Debug)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Messages<'a> {
     rest: &'a [u8],
     order: ByteOrder,

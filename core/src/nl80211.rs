@@ -194,6 +194,7 @@ impl<'a> Fields<'a> {
 
 /// START_AP / STOP_AP: which BSS (and for START_AP, which SSID) started or stopped.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct ApEvent<'a> {
     /// The radio.
     pub wiphy: Option<u32>,
@@ -209,6 +210,7 @@ pub struct ApEvent<'a> {
 
 /// An interface record: a GET_INTERFACE reply, or a NEW/SET/DEL_INTERFACE event.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Interface<'a> {
     /// The netdev; absent for wdevs without one (P2P device, NAN).
     pub ifindex: Option<u32>,
@@ -320,6 +322,7 @@ pub struct ChannelSwitch {
 
 /// A typed nl80211 message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Event<'a> {
     /// NL80211_CMD_START_AP
     StartAp(ApEvent<'a>),

@@ -74,8 +74,16 @@ impl<M: RawMutex, const N: usize> Pipeline<M, N> {
     }
 }
 
+#[cfg(feature = "defmt")]
+impl<M: RawMutex, const N: usize> defmt::Format for Pipeline<M, N> {
+    fn format(&self, f: defmt::Formatter<'_>) {
+        defmt::write!(f, "Pipeline {{ queued: {}, capacity: {} }}", self.hints.len(), N)
+    }
+}
+
 /// The set of interfaces to re-query, each once.
 #[derive(Clone, Debug, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct DirtySet {
     ids: heapless::Vec<u32, MAX_IFACES>,
     overflowed: bool,

@@ -17,6 +17,7 @@ pub const MAX_IFACES: usize = 32;
 
 /// A wireless interface as observed: nl80211's view merged with rtnetlink's master.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Iface {
     /// The netdev.
     pub ifindex: u32,
@@ -73,6 +74,7 @@ pub fn target_bridge(rule: &Rule, backend: Backend) -> Option<IfName> {
 
 /// One step towards the wanted state.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Action {
     /// Make `ifindex` a port of `bridge` (moving it out of `was`, if set).
     Join {
@@ -96,6 +98,7 @@ pub enum Action {
 
 /// What an interface is to the policy.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Assignment {
     /// The netdev.
     pub ifindex: u32,
@@ -105,6 +108,7 @@ pub struct Assignment {
 
 /// The decision of one reconcile.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Plan {
     /// Bridge changes, at most one per interface.
     pub actions: heapless::Vec<Action, MAX_IFACES>,

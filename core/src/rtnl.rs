@@ -87,6 +87,7 @@ pub const IFNAME_MAX: usize = 15;
 
 /// A link as RTM_NEWLINK/DELLINK describe it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Link<'a> {
     /// AF_UNSPEC for the link itself, AF_BRIDGE for a bridge's port notification.
     pub family: u8,

@@ -12,6 +12,7 @@ use nom::{IResult, Parser};
 
 /// One token as written (quotes and escapes included).
 #[derive(Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Word<'a>(&'a [u8]);
 
 impl fmt::Debug for Word<'_> {
@@ -52,6 +53,7 @@ impl<'a> Word<'a> {
 
 /// A statement of a UCI file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Statement<'a> {
     /// `package NAME`
     Package(Word<'a>),
@@ -207,6 +209,7 @@ fn statement(line: &[u8]) -> Result<Option<Statement<'_>>, ErrorKind> {
 
 /// A statement with its line number.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Line<'a> {
     /// 1-based line number.
     pub number: u32,
@@ -216,6 +219,7 @@ pub struct Line<'a> {
 
 /// Iterates the statements of a UCI text; blank and comment lines are skipped.
 #[derive(Clone, Debug)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Statements<'a> {
     rest: Option<&'a [u8]>,
     number: u32,

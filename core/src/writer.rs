@@ -27,6 +27,7 @@ impl<'b> Cursor<'b> {
 
 /// An open nested attribute; close it with [`MessageWriter::nest_end`].
 #[must_use]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Nest {
     start: usize,
 }
@@ -137,6 +138,13 @@ impl<'b> MessageWriter<'b> {
         self.header.len = u32::try_from(self.len).map_err(|_| EncodeError::ValueTooLarge)?;
         self.header.emit(self.buf, self.order)?;
         Ok(self.len)
+    }
+}
+
+#[cfg(feature = "defmt")]
+impl defmt::Format for MessageWriter<'_> {
+    fn format(&self, f: defmt::Formatter<'_>) {
+        defmt::write!(f, "MessageWriter {{ header: {}, len: {}, order: {} }}", self.header, self.len, self.order)
     }
 }
 
