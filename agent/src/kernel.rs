@@ -283,6 +283,7 @@ impl Kernel {
     }
 
     /// Every radio's bands: (wiphy index, bit n = nl80211 band n), parts of split dumps merged.
+    #[cfg(feature = "board")]
     pub fn dump_wiphy_bands(&mut self) -> io::Result<Vec<(u32, u32)>> {
         let family = self.family()?;
         let mut out: Vec<(u32, u32)> = Vec::new();

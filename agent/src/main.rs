@@ -21,7 +21,6 @@ mod view;
 
 use std::process::ExitCode;
 
-use apwatch_core::config::Backend;
 use apwatch_core::escape::IwEscaped;
 
 /// Exit codes, as documented in `--help`.
@@ -205,6 +204,5 @@ fn main() -> ExitCode {
         Ok((config, Command::Status { json })) => status(&config, json),
         Ok((config, Command::CheckConfig { file })) => check_config(file.as_deref().unwrap_or(&config)),
     };
-    let _ = Backend::Auto;
     ExitCode::from(exit as u8)
 }
