@@ -12,7 +12,10 @@ for t in decode uci policy; do
   (cd "$here" && cargo +nightly fuzz run -O "$t" "corpus/$t" -- -max_total_time="$secs" -print_final_stats=1 -max_len=4096) > "$out/$t.log" 2>&1
   r=$?
   execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$out/$t.log" | grep -o '[0-9]*$' | tail -1)
-  crashes=$(ls "$here/artifacts/$t" 2>/dev/null | grep -c -E '^(crash|oom|timeout|leak)-' || true)
+  crashes=0
+  for a in "$here/artifacts/$t"/crash-* "$here/artifacts/$t"/oom-* "$here/artifacts/$t"/timeout-* "$here/artifacts/$t"/leak-*; do
+    [ -e "$a" ] && crashes=$((crashes + 1))
+  done
   echo "fuzz $t: ${secs}s, ${execs:-?} execs, exit $r, artifacts $crashes"
   [ "$r" -eq 0 ] || rc=1
 done

@@ -10,13 +10,15 @@ export CARGO_TARGET_MIPSEL_UNKNOWN_LINUX_MUSL_RUSTFLAGS="$_size -Crelocation-mod
 export CARGO_TARGET_ARMV7_UNKNOWN_LINUX_MUSLEABIHF_RUSTFLAGS="$_size -Clink-self-contained=no"
 export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_RUSTFLAGS="$_size -Clink-self-contained=no"
 unset _size
-# the binutils of each target, for the final strip
+# the binutils of each target, for the final strip (used by the scripts that source this file)
+# shellcheck disable=SC2034
 declare -gA APWATCH_OBJCOPY=(
   [mips-unknown-linux-musl]=mips-linux-gnu-objcopy
   [mipsel-unknown-linux-musl]=mipsel-linux-gnu-objcopy
   [armv7-unknown-linux-musleabihf]=arm-linux-gnueabihf-objcopy
   [aarch64-unknown-linux-musl]=aarch64-linux-gnu-objcopy
 )
+# shellcheck disable=SC2034
 declare -gA APWATCH_QEMU=(
   [mips-unknown-linux-musl]=qemu-mips-static
   [mipsel-unknown-linux-musl]=qemu-mipsel-static
