@@ -49,6 +49,7 @@ struct Counters {
     spoofed: Once,
     enobufs: Once,
     too_many: Once,
+    state_file: Once,
 }
 
 pub struct Agent {
@@ -161,6 +162,7 @@ impl Agent {
                 spoofed: Once::default(),
                 enobufs: Once::default(),
                 too_many: Once::default(),
+                state_file: Once::default(),
             },
             buf: vec![0; 64 * 1024],
             announced: IdMap::default(),
@@ -592,7 +594,12 @@ impl Agent {
         let counters = [c.malformed.count(), c.spoofed.count(), c.enobufs.count()];
         let text = state::render(&self.cfg, backend, &plan, &self.view, &self.since, counters);
         if let Err(e) = state::write(std::path::Path::new(self.cfg.main.state_file.as_str()), &text) {
-            warn!("state file {}: {e}", self.cfg.main.state_file);
+            if self.counters.state_file.hit() {
+                warn!(
+                    "state file {}: {e} (`apwatch status` cannot see this agent; logged once)",
+                    self.cfg.main.state_file
+                );
+            }
         }
         let serving = plan.active.iter().any(|a| a.rule.is_some());
         self.led.show(ok, serving);
