@@ -78,6 +78,14 @@ impl Bridges {
     }
 }
 
+/// The name of a resolved backend, for logs and the state file.
+pub fn backend_name(b: Backend) -> &'static str {
+    match b {
+        Backend::Ubus => "ubus",
+        _ => "rtnl",
+    }
+}
+
 /// The netifd network whose bridge is `bridge`.
 fn network_of(rules: &[Rule], bridge: &str) -> Option<String> {
     rules

@@ -29,6 +29,17 @@ pub struct Nl80211 {
     pub config: u32,
 }
 
+impl Nl80211 {
+    /// A non-blocking socket subscribed to "mlme" (START_AP, STOP_AP, stations) and "config"
+    /// (NEW/SET/DEL_INTERFACE).
+    pub fn subscribe(&self) -> io::Result<Socket> {
+        let s = Socket::open(Protocol::Generic, 0, true)?;
+        s.join(self.mlme)?;
+        s.join(self.config)?;
+        Ok(s)
+    }
+}
+
 /// A wireless interface, as GET_INTERFACE reports it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WifiInfo {

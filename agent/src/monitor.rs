@@ -142,12 +142,7 @@ pub fn monitor(json: bool) -> Exit {
         let rtnl_sock = Socket::open(Protocol::Route, 0, true)?;
         rtnl_sock.join(rtnl::group::LINK)?;
         let genl = match Kernel::open()?.resolve_nl80211() {
-            Ok(n) => {
-                let s = Socket::open(Protocol::Generic, 0, true)?;
-                s.join(n.mlme)?;
-                s.join(n.config)?;
-                Some((s, n.family))
-            }
+            Ok(n) => Some((n.subscribe()?, n.family)),
             Err(e) => {
                 eprintln!("warn: nl80211 not available ({e}); link events only");
                 None

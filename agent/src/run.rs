@@ -125,9 +125,7 @@ impl Agent {
         let (major, minor) = kernel_release();
         let genl_events = match kernel.resolve_nl80211() {
             Ok(n) => {
-                let s = Socket::open(Protocol::Generic, 0, true)?;
-                s.join(n.mlme)?;
-                s.join(n.config)?;
+                let s = n.subscribe()?;
                 if (major, minor) >= (6, 3) {
                     info!(
                         "nl80211 family {:#x}, joined mlme and config; kernel {major}.{minor} announces START_AP",
@@ -178,7 +176,7 @@ impl Agent {
         }
         info!(
             "started: backend {}, {} rule(s), config {}",
-            backend_name(&agent.bridges),
+            crate::bridge::backend_name(agent.bridges.backend()),
             agent.cfg.rules.len(),
             agent.cfg_path
         );
@@ -490,12 +488,7 @@ impl Agent {
 
     fn try_nl80211(&mut self) {
         if let Ok(n) = self.kernel.resolve_nl80211() {
-            let joined = Socket::open(Protocol::Generic, 0, true).and_then(|s| {
-                s.join(n.mlme)?;
-                s.join(n.config)?;
-                Ok(s)
-            });
-            match joined {
+            match n.subscribe() {
                 Ok(s) => {
                     info!("nl80211 appeared (family {:#x}): joined mlme and config", n.family);
                     self.genl_events = Some(s);
@@ -508,14 +501,7 @@ impl Agent {
     fn requery(&mut self) -> std::io::Result<()> {
         let ids: Vec<u32> = self.dirty.ids().to_vec();
         for id in ids {
-            match self.kernel.get_link(id)? {
-                Some(l) => {
-                    self.view.links.insert(id, l);
-                }
-                None => {
-                    self.view.links.remove(&id);
-                }
-            }
+            self.refresh_link(id)?;
             let w = if self.kernel.has_wifi() { self.kernel.get_interface(id)? } else { None };
             match w {
                 Some(w) => {
@@ -525,6 +511,15 @@ impl Agent {
                     self.view.wifi.remove(&id);
                 }
             }
+        }
+        Ok(())
+    }
+
+    /// Asks the kernel for link `id` and puts its answer (or its absence) into the view.
+    fn refresh_link(&mut self, id: u32) -> std::io::Result<()> {
+        match self.kernel.get_link(id)? {
+            Some(l) => self.view.links.insert(id, l),
+            None => self.view.links.remove(&id),
         }
         Ok(())
     }
@@ -566,14 +561,8 @@ impl Agent {
                     Action::Join { ifindex, .. } | Action::Leave { ifindex, .. } => *ifindex,
                 };
                 // the kernel's answer, not our intent, is what the next round sees
-                match self.kernel.get_link(id) {
-                    Ok(Some(l)) => {
-                        self.view.links.insert(id, l);
-                    }
-                    Ok(None) => {
-                        self.view.links.remove(&id);
-                    }
-                    Err(e) => warn!("re-reading link {id}: {e}"),
+                if let Err(e) = self.refresh_link(id) {
+                    warn!("re-reading link {id}: {e}");
                 }
             }
             if !ok {
@@ -678,12 +667,5 @@ fn name(p: Protocol) -> &'static str {
     match p {
         Protocol::Generic => "nl80211",
         Protocol::Route => "rtnetlink",
-    }
-}
-
-fn backend_name(b: &Bridges) -> &'static str {
-    match b {
-        Bridges::Rtnl => "rtnl",
-        Bridges::Ubus { .. } => "ubus",
     }
 }

@@ -76,16 +76,12 @@ fn unfield(s: &str) -> String {
 /// The state file: a version line, then one tab-separated line per active AP. Every field is
 /// a kernel name (no whitespace), a validated config name, a number, or hex (the SSID).
 pub fn render(cfg: &Config, backend: Backend, plan: &Plan, view: &View, since: &Since, counters: [u64; 3]) -> String {
-    let backend = match backend {
-        Backend::Ubus => "ubus",
-        _ => "rtnl",
-    };
     let [malformed, spoofed, enobufs] = counters;
     let mut out = format!(
-        "apwatch-state 1\npid {}\nbackend {backend}\ncounters {malformed} {spoofed} {enobufs}\n",
-        std::process::id()
+        "apwatch-state 1\npid {}\nbackend {}\ncounters {malformed} {spoofed} {enobufs}\n",
+        std::process::id(),
+        crate::bridge::backend_name(backend)
     );
-    let backend = if backend == "ubus" { Backend::Ubus } else { Backend::Rtnl };
     for a in &plan.active {
         let Some(w) = view.wifi.get(&a.ifindex) else { continue };
         let rule = a.rule.and_then(|i| cfg.rules.get(i));
