@@ -154,7 +154,9 @@ mod test {
         let err = BoardLed::open_at(&spec, false, tree.path(), tree.path()).unwrap_err();
         assert!(matches!(err, Error::Gpio { .. }), "{err:?}");
         let text = err.to_string();
+        // What the code promises: a located error naming the LED and the refused request. The
+        // errno is the host's (ENOTTY natively, ENOSYS under some qemu-user versions): not asserted.
         assert!(text.starts_with("led gpiochip3:1: "), "{text}");
-        assert!(text.contains("ENOTTY"), "{text}");
+        assert!(text.to_ascii_lowercase().contains("chip info"), "{text}");
     }
 }
