@@ -17,23 +17,13 @@ impl fmt::Display for LoadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             LoadError::Io(path, e) => write!(f, "{path}: {e}"),
-            LoadError::Invalid(path, e) => located(f, path, e),
+            LoadError::Invalid(path, e) => write!(f, "{}", e.in_file(path)),
         }
     }
-}
-
-/// `file:line: section, option: message`, as compilers print it.
-fn located(f: &mut fmt::Formatter<'_>, path: &str, e: &ConfigError) -> fmt::Result {
-    write!(f, "{path}:{}", e.to_string().trim_start_matches("line "))
-}
-
-/// A located error found after loading (e.g. by `Config::check_backend`).
-pub fn invalid(path: &str, e: ConfigError) -> LoadError {
-    LoadError::Invalid(path.to_owned(), Box::new(e))
 }
 
 /// Reads and checks `path`.
 pub fn load(path: &str) -> Result<Config, LoadError> {
     let text = std::fs::read(path).map_err(|e| LoadError::Io(path.to_owned(), e))?;
-    config::parse(&text).map_err(|e| invalid(path, e))
+    config::parse(&text).map_err(|e| LoadError::Invalid(path.to_owned(), Box::new(e)))
 }

@@ -1,19 +1,92 @@
 //! Asking the kernel: nl80211 family resolution, interface and link dumps and lookups, address
 //! dumps, and the rtnetlink changes apwatch makes (set master, create a bridge). Replies are
-//! decoded by apwatch-core into owned records.
+//! decoded by apwatch-core into owned records; failures are typed ([`Error`]).
 
+use std::fmt;
 use std::io;
 use std::net::Ipv4Addr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use apwatch_core::ctrl::{self, Family};
 use apwatch_core::genl::GenlMessage;
 use apwatch_core::netlink::{flags, Message, MessageKind, Messages};
 use apwatch_core::nl80211::{self, IfType, Interface};
+use apwatch_core::policy::Iface;
 use apwatch_core::rtnl::{self, Address, Link};
-use apwatch_core::{ByteOrder, Ssid};
+use apwatch_core::{ByteOrder, EncodeError, Ssid};
 
-use crate::netlink::{Protocol, Received, Socket};
+use crate::socket::{Protocol, Received, Socket};
+
+/// Why a query or a change failed.
+#[derive(Debug)]
+pub enum Error {
+    /// The socket itself failed.
+    Io(io::Error),
+    /// The kernel answered with this errno.
+    Kernel(i32),
+    /// A reply apwatch-core could not decode.
+    Decode(apwatch_core::Error),
+    /// A request did not fit the request buffer.
+    Encode(EncodeError),
+    /// No reply within the socket timeout.
+    Timeout,
+    /// The kernel dropped replies (ENOBUFS).
+    Overrun,
+    /// A dump was interrupted by changes (NLM_F_DUMP_INTR) every time it was asked.
+    Interrupted,
+    /// nl80211 is not resolved (no wireless stack, or not yet).
+    NoNl80211,
+    /// The controller knows nl80211 but not its "mlme"/"config" groups.
+    NoGroups,
+}
+
+impl Error {
+    /// The errno the kernel answered with, if that is what happened.
+    pub fn errno(&self) -> Option<i32> {
+        match self {
+            Error::Kernel(e) => Some(*e),
+            Error::Io(e) => e.raw_os_error(),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Io(e) => write!(f, "{e}"),
+            Error::Kernel(e) => write!(f, "{}", io::Error::from_raw_os_error(*e)),
+            Error::Decode(e) => write!(f, "undecodable reply: {e}"),
+            Error::Encode(e) => write!(f, "request: {e}"),
+            Error::Timeout => f.write_str("no reply from the kernel (timed out)"),
+            Error::Overrun => f.write_str("replies dropped by the kernel (ENOBUFS)"),
+            Error::Interrupted => f.write_str("dump interrupted by changes 5 times (NLM_F_DUMP_INTR)"),
+            Error::NoNl80211 => f.write_str("nl80211 is not available"),
+            Error::NoGroups => f.write_str("nl80211 has no mlme/config groups"),
+        }
+    }
+}
+
+impl From<io::Error> for Error {
+    fn from(e: io::Error) -> Self {
+        Error::Io(e)
+    }
+}
+
+impl From<apwatch_core::Error> for Error {
+    fn from(e: apwatch_core::Error) -> Self {
+        Error::Decode(e)
+    }
+}
+
+impl From<EncodeError> for Error {
+    fn from(e: EncodeError) -> Self {
+        Error::Encode(e)
+    }
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
 
 /// The netlink byte order of this machine.
 pub const ORDER: ByteOrder = ByteOrder::NATIVE;
@@ -37,30 +110,6 @@ impl Nl80211 {
         s.join(self.mlme)?;
         s.join(self.config)?;
         Ok(s)
-    }
-}
-
-/// A wireless interface, as GET_INTERFACE reports it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct WifiInfo {
-    pub ifindex: u32,
-    pub ifname: Vec<u8>,
-    pub wiphy: Option<u32>,
-    pub iftype: Option<IfType>,
-    pub ssid: Option<Ssid>,
-    pub wdev: Option<u64>,
-}
-
-impl WifiInfo {
-    pub fn from_record(i: &Interface<'_>) -> Option<WifiInfo> {
-        Some(WifiInfo {
-            ifindex: i.ifindex?,
-            ifname: i.ifname.unwrap_or_default().to_vec(),
-            wiphy: i.wiphy,
-            iftype: i.iftype,
-            ssid: i.ssid.map(|s| s.to_owned()),
-            wdev: i.wdev,
-        })
     }
 }
 
@@ -92,17 +141,14 @@ impl LinkInfo {
 pub struct Kernel {
     rtnl: Socket,
     genl: Option<Socket>,
-    pub nl80211: Option<Nl80211>,
+    nl80211: Option<Nl80211>,
+    /// Where wireless interfaces are read from instead of nl80211, test-only (APWATCH_TEST_WIFI):
+    /// `IFNAME IFTYPE SSID_HEX|-` lines naming links, so the network-namespace tests can stand
+    /// dummy links in for AP netdevs. Never set in production; read only here.
+    test_wifi: Option<PathBuf>,
     seq: u32,
     req: Vec<u8>,
     buf: Vec<u8>,
-    /// Test-only (APWATCH_TEST_WIFI): wireless state read from a file instead of nl80211, so the
-    /// network-namespace tests can stand dummy links in for AP netdevs. Never set in production.
-    fake_wifi: Option<std::path::PathBuf>,
-}
-
-fn errno(e: i32) -> io::Error {
-    io::Error::from_raw_os_error(e)
 }
 
 impl Kernel {
@@ -115,8 +161,8 @@ impl Kernel {
             set_timeout(g)?;
         }
         let seq = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(1, |d| d.as_secs() as u32);
-        let fake_wifi = std::env::var_os("APWATCH_TEST_WIFI").map(Into::into);
-        Ok(Kernel { rtnl, genl, nl80211: None, seq, req: vec![0; 512], buf: vec![0; 64 * 1024], fake_wifi })
+        let test_wifi = std::env::var_os("APWATCH_TEST_WIFI").map(PathBuf::from);
+        Ok(Kernel { rtnl, genl, nl80211: None, test_wifi, seq, req: vec![0; 512], buf: vec![0; 64 * 1024] })
     }
 
     fn next_seq(&mut self) -> u32 {
@@ -127,11 +173,11 @@ impl Kernel {
     /// Sends `self.req[..len]` on `proto` and feeds every reply message to `each` until the
     /// dump's DONE or the ACK. A dump interrupted by a change (NLM_F_DUMP_INTR) is reported as
     /// `EINTR` so the caller can retry.
-    fn transact(&mut self, proto: Protocol, len: usize, each: &mut dyn FnMut(&Message<'_>)) -> io::Result<()> {
+    fn transact(&mut self, proto: Protocol, len: usize, each: &mut dyn FnMut(&Message<'_>)) -> Result<()> {
         let seq = self.seq;
         let sock = match proto {
             Protocol::Route => &self.rtnl,
-            Protocol::Generic => self.genl.as_ref().ok_or_else(|| errno(libc::EPROTONOSUPPORT))?,
+            Protocol::Generic => self.genl.as_ref().ok_or(Error::NoNl80211)?,
         };
         sock.send(self.req.get(..len).unwrap_or_default())?;
         let mut interrupted = false;
@@ -139,26 +185,26 @@ impl Kernel {
             let n = match sock.recv(&mut self.buf, false)? {
                 Received::Data(n) => n,
                 Received::Spoofed(_) => continue,
-                Received::WouldBlock => return Err(errno(libc::ETIMEDOUT)),
-                Received::Overrun => return Err(errno(libc::ENOBUFS)),
+                Received::WouldBlock => return Err(Error::Timeout),
+                Received::Overrun => return Err(Error::Overrun),
             };
             for m in Messages::new(self.buf.get(..n).unwrap_or_default(), ORDER) {
-                let m = m.map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
+                let m = m?;
                 if m.header.seq != seq {
                     continue; // a late reply to an earlier request
                 }
                 interrupted |= m.header.flags & flags::DUMP_INTR != 0;
                 match m.kind() {
-                    MessageKind::Done => return if interrupted { Err(errno(libc::EINTR)) } else { Ok(()) },
+                    MessageKind::Done => return if interrupted { Err(Error::Interrupted) } else { Ok(()) },
                     MessageKind::Error => {
-                        let e = m.error().map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
+                        let e = m.error()?;
                         if e.errno == 0 {
                             return Ok(());
                         }
                         if let Some(text) = e.text {
                             debug!("kernel says: {}", apwatch_core::escape::IwEscaped(text));
                         }
-                        return Err(errno(e.errno));
+                        return Err(Error::Kernel(e.errno));
                     }
                     _ => each(&m),
                 }
@@ -172,18 +218,18 @@ impl Kernel {
         proto: Protocol,
         encode: &dyn Fn(&mut [u8], u32) -> usize,
         each: &mut dyn FnMut(&Message<'_>),
-    ) -> io::Result<()> {
+    ) -> Result<()> {
         let mut tries = 0;
         loop {
             let seq = self.next_seq();
             let len = encode(&mut self.req, seq);
             let mut batch = Vec::new();
             match self.transact(proto, len, &mut |m| batch.push((m.header, m.payload.to_vec()))) {
-                Err(e) if e.raw_os_error() == Some(libc::EINTR) => {
+                Err(Error::Interrupted) => {
                     // NLM_F_DUMP_INTR: links changed while the kernel dumped them; ask again
                     tries += 1;
                     if tries > 5 {
-                        return Err(io::Error::other("dump interrupted by changes 5 times (NLM_F_DUMP_INTR)"));
+                        return Err(Error::Interrupted);
                     }
                 }
                 Err(e) => return Err(e),
@@ -197,18 +243,25 @@ impl Kernel {
         }
     }
 
-    /// Whether wireless interfaces can be asked about (nl80211, or the test file).
-    pub fn has_wifi(&self) -> bool {
-        self.nl80211.is_some() || self.fake_wifi.is_some()
+    /// nl80211 as resolved, if it is.
+    pub fn nl80211(&self) -> Option<Nl80211> {
+        self.nl80211
     }
 
-    /// Whether the test file stands in for nl80211.
-    pub fn has_fake_wifi(&self) -> bool {
-        self.fake_wifi.is_some()
+    /// Whether wireless interfaces can be asked about (nl80211, or the test file).
+    pub fn has_wifi(&self) -> bool {
+        self.nl80211.is_some() || self.test_wifi.is_some()
+    }
+
+    /// Whether a link event of a link not known as wireless may still concern a wireless netdev.
+    /// With nl80211 no: a new wireless netdev announces itself on the "config" group first. The
+    /// test file names links that nl80211 never reports, so there every link may be one.
+    pub fn unknown_links_may_be_wireless(&self) -> bool {
+        self.test_wifi.is_some()
     }
 
     /// Test-only: `IFNAME IFTYPE SSID_HEX|-` lines, names resolved to links.
-    fn fake_interfaces(&mut self, path: &std::path::Path) -> io::Result<Vec<WifiInfo>> {
+    fn test_file_interfaces(&mut self, path: &std::path::Path) -> Result<Vec<Iface>> {
         let text = std::fs::read_to_string(path)?;
         let links = self.dump_links()?;
         let mut out = Vec::new();
@@ -216,24 +269,26 @@ impl Kernel {
             let f: Vec<&str> = line.split_whitespace().collect();
             let [name, iftype, ssid] = f.as_slice() else { continue };
             let Some(link) = links.iter().find(|l| l.name == name.as_bytes()) else { continue };
+            let Some(ifname) = crate::view::ifname(&link.name) else { continue };
             let iftype = if *iftype == "AP" { IfType::Ap } else { IfType::Station };
             let ssid = apwatch_core::escape::decode_hex::<32>(ssid.as_bytes()).and_then(|b| Ssid::new(&b).ok());
-            out.push(WifiInfo {
+            out.push(Iface {
                 ifindex: link.ifindex,
-                ifname: link.name.clone(),
+                ifname,
                 wiphy: Some(0),
+                wdev: None,
                 iftype: Some(iftype),
                 ssid,
-                wdev: None,
+                master: None,
             });
         }
         Ok(out)
     }
 
     /// Resolves nl80211 and its "mlme"/"config" groups.
-    pub fn resolve_nl80211(&mut self) -> io::Result<Nl80211> {
+    pub fn resolve_nl80211(&mut self) -> Result<Nl80211> {
         let seq = self.next_seq();
-        let len = ctrl::get_family(&mut self.req, ORDER, seq, b"nl80211").map_err(enc)?;
+        let len = ctrl::get_family(&mut self.req, ORDER, seq, b"nl80211")?;
         let mut found = None;
         self.transact(Protocol::Generic, len, &mut |m| {
             if let Ok(f) = GenlMessage::parse(m).and_then(|g| Family::parse(&g)) {
@@ -244,19 +299,19 @@ impl Kernel {
                 }
             }
         })?;
-        let n = found.ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "nl80211 has no mlme/config groups"))?;
+        let n = found.ok_or(Error::NoGroups)?;
         self.nl80211 = Some(n);
         Ok(n)
     }
 
-    fn family(&self) -> io::Result<u16> {
-        self.nl80211.map(|n| n.family).ok_or_else(|| errno(libc::EPROTONOSUPPORT))
+    fn family(&self) -> Result<u16> {
+        self.nl80211().map(|n| n.family).ok_or(Error::NoNl80211)
     }
 
     /// Every wireless interface.
-    pub fn dump_interfaces(&mut self) -> io::Result<Vec<WifiInfo>> {
-        if let Some(p) = self.fake_wifi.clone() {
-            return self.fake_interfaces(&p);
+    pub fn dump_interfaces(&mut self) -> Result<Vec<Iface>> {
+        if let Some(p) = self.test_wifi.clone() {
+            return self.test_file_interfaces(&p);
         }
         let family = self.family()?;
         let mut out = Vec::new();
@@ -265,7 +320,7 @@ impl Kernel {
             &|b, seq| nl80211::get_interface(b, ORDER, family, seq, None).unwrap_or(0),
             &mut |m| {
                 if let Ok(i) = GenlMessage::parse(m).and_then(|g| Interface::parse(&g)) {
-                    out.extend(WifiInfo::from_record(&i));
+                    out.extend(Iface::from_nl80211(&i));
                 }
             },
         )?;
@@ -273,29 +328,29 @@ impl Kernel {
     }
 
     /// One interface; `None` when it no longer exists or is not wireless.
-    pub fn get_interface(&mut self, ifindex: u32) -> io::Result<Option<WifiInfo>> {
-        if let Some(p) = self.fake_wifi.clone() {
-            return Ok(self.fake_interfaces(&p)?.into_iter().find(|w| w.ifindex == ifindex));
+    pub fn get_interface(&mut self, ifindex: u32) -> Result<Option<Iface>> {
+        if let Some(p) = self.test_wifi.clone() {
+            return Ok(self.test_file_interfaces(&p)?.into_iter().find(|w| w.ifindex == ifindex));
         }
         let family = self.family()?;
         let seq = self.next_seq();
-        let len = nl80211::get_interface(&mut self.req, ORDER, family, seq, Some(ifindex)).map_err(enc)?;
+        let len = nl80211::get_interface(&mut self.req, ORDER, family, seq, Some(ifindex))?;
         let mut out = None;
         let r = self.transact(Protocol::Generic, len, &mut |m| {
             if let Ok(i) = GenlMessage::parse(m).and_then(|g| Interface::parse(&g)) {
-                out = WifiInfo::from_record(&i);
+                out = Iface::from_nl80211(&i);
             }
         });
         match r {
             Ok(()) => Ok(out),
-            Err(e) if matches!(e.raw_os_error(), Some(libc::ENODEV | libc::EINVAL | libc::EOPNOTSUPP)) => Ok(None),
+            Err(Error::Kernel(libc::ENODEV | libc::EINVAL | libc::EOPNOTSUPP)) => Ok(None),
             Err(e) => Err(e),
         }
     }
 
     /// Every radio's bands: (wiphy index, bit n = nl80211 band n), parts of split dumps merged.
     #[cfg(feature = "board")]
-    pub fn dump_wiphy_bands(&mut self) -> io::Result<Vec<(u32, u32)>> {
+    pub fn dump_wiphy_bands(&mut self) -> Result<Vec<(u32, u32)>> {
         let family = self.family()?;
         let mut out: Vec<(u32, u32)> = Vec::new();
         self.dump_retrying(
@@ -314,7 +369,7 @@ impl Kernel {
     }
 
     /// Every link.
-    pub fn dump_links(&mut self) -> io::Result<Vec<LinkInfo>> {
+    pub fn dump_links(&mut self) -> Result<Vec<LinkInfo>> {
         let mut out = Vec::new();
         self.dump_retrying(Protocol::Route, &|b, seq| rtnl::get_links(b, ORDER, seq).unwrap_or(0), &mut |m| {
             if let Ok(l) = Link::parse(m) {
@@ -325,19 +380,19 @@ impl Kernel {
     }
 
     /// One link; `None` when it is gone.
-    pub fn get_link(&mut self, ifindex: u32) -> io::Result<Option<LinkInfo>> {
+    pub fn get_link(&mut self, ifindex: u32) -> Result<Option<LinkInfo>> {
         let seq = self.next_seq();
-        let len = rtnl::get_link(&mut self.req, ORDER, seq, ifindex).map_err(enc)?;
+        let len = rtnl::get_link(&mut self.req, ORDER, seq, ifindex)?;
         let mut out = None;
         match self.transact(Protocol::Route, len, &mut |m| out = Link::parse(m).ok().map(|l| LinkInfo::from_link(&l))) {
             Ok(()) => Ok(out),
-            Err(e) if e.raw_os_error() == Some(libc::ENODEV) => Ok(None),
+            Err(Error::Kernel(libc::ENODEV)) => Ok(None),
             Err(e) => Err(e),
         }
     }
 
     /// Every IPv4 address: (ifindex, address, prefix length).
-    pub fn dump_addrs(&mut self) -> io::Result<Vec<(u32, Ipv4Addr, u8)>> {
+    pub fn dump_addrs(&mut self) -> Result<Vec<(u32, Ipv4Addr, u8)>> {
         let mut out = Vec::new();
         self.dump_retrying(Protocol::Route, &|b, seq| rtnl::get_addrs(b, ORDER, seq).unwrap_or(0), &mut |m| {
             if let Ok(Some(a)) = Address::parse(m) {
@@ -347,31 +402,24 @@ impl Kernel {
         Ok(out)
     }
 
-    fn simple(
-        &mut self,
-        encode: impl FnOnce(&mut [u8], u32) -> Result<usize, apwatch_core::EncodeError>,
-    ) -> io::Result<()> {
+    fn simple(&mut self, encode: impl FnOnce(&mut [u8], u32) -> std::result::Result<usize, EncodeError>) -> Result<()> {
         let seq = self.next_seq();
-        let len = encode(&mut self.req, seq).map_err(enc)?;
+        let len = encode(&mut self.req, seq)?;
         self.transact(Protocol::Route, len, &mut |_| {})
     }
 
     /// Makes `ifindex` a port of `master` (0 detaches).
-    pub fn set_master(&mut self, ifindex: u32, master: u32) -> io::Result<()> {
+    pub fn set_master(&mut self, ifindex: u32, master: u32) -> Result<()> {
         self.simple(|b, seq| rtnl::set_master(b, ORDER, seq, ifindex, master))
     }
 
     /// Creates bridge `name`, up. An existing one is fine.
-    pub fn create_bridge(&mut self, name: &[u8]) -> io::Result<()> {
+    pub fn create_bridge(&mut self, name: &[u8]) -> Result<()> {
         match self.simple(|b, seq| rtnl::new_bridge(b, ORDER, seq, name)) {
-            Err(e) if e.raw_os_error() == Some(libc::EEXIST) => Ok(()),
+            Err(Error::Kernel(libc::EEXIST)) => Ok(()),
             r => r,
         }
     }
-}
-
-fn enc(e: apwatch_core::EncodeError) -> io::Error {
-    io::Error::new(io::ErrorKind::InvalidInput, e.to_string())
 }
 
 fn set_timeout(s: &Socket) -> io::Result<()> {

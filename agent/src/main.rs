@@ -6,21 +6,26 @@
 
 #[macro_use]
 mod log;
+mod apply;
 mod bridge;
 mod config_file;
-mod dnsmasq;
+mod dhcp;
+mod events;
 mod files;
 mod json;
 mod kernel;
 mod monitor;
-mod netlink;
+mod observe;
 mod run;
+mod socket;
 mod state;
 mod status_led;
+mod timing;
 mod view;
 
 use std::process::ExitCode;
 
+use apwatch_core::config::BackendOption;
 use apwatch_core::escape::IwEscaped;
 
 /// Exit codes, as documented in `--help`.
@@ -93,8 +98,13 @@ fn parse_args() -> Result<(String, Command), lexopt::Error> {
 fn check_config(path: &str) -> Exit {
     match config_file::load(path) {
         Ok(cfg) => {
-            if let Err(e) = cfg.check_backend(cfg.main.backend) {
-                eprintln!("{}", config_file::invalid(path, e));
+            // `auto` is decided on the router (ubusd running or not): either backend may apply
+            let checked = match cfg.main.backend {
+                BackendOption::Auto => Ok(()),
+                b => cfg.check_backend(b.resolve(false)),
+            };
+            if let Err(e) = checked {
+                eprintln!("{}", e.in_file(path));
                 return Exit::Config;
             }
             println!("{path}: ok, {} rule(s)", cfg.rules.len());
@@ -169,7 +179,7 @@ fn status(config: &str, json_out: bool) -> Exit {
 #[cfg(feature = "board")]
 fn radios() -> Vec<String> {
     let Ok(mut map) = apwatch_board::RadioMap::read(std::path::Path::new("/sys")) else { return Vec::new() };
-    let bands = kernel::Kernel::open().and_then(|mut k| {
+    let bands = kernel::Kernel::open().map_err(kernel::Error::Io).and_then(|mut k| {
         k.resolve_nl80211()?;
         k.dump_wiphy_bands()
     });

@@ -13,7 +13,7 @@ use rustix::event::{poll, PollFd, PollFlags};
 
 use crate::json::Object;
 use crate::kernel::{Kernel, ORDER};
-use crate::netlink::{Protocol, Received, Socket};
+use crate::socket::{Protocol, Received, Socket};
 use crate::Exit;
 
 /// Seconds since the epoch with microseconds, formatted without floating point (which would

@@ -4,9 +4,9 @@
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use apwatch_core::config::{Backend, Config};
+use apwatch_core::config::Config;
 use apwatch_core::escape::{Hex, IwEscaped};
-use apwatch_core::policy::{self, Plan};
+use apwatch_core::policy::{Backend, Plan};
 use apwatch_core::Ssid;
 
 use crate::files;
@@ -80,7 +80,7 @@ pub fn render(cfg: &Config, backend: Backend, plan: &Plan, view: &View, since: &
     let mut out = format!(
         "apwatch-state 1\npid {}\nbackend {}\ncounters {malformed} {spoofed} {enobufs}\n",
         std::process::id(),
-        crate::bridge::backend_name(backend)
+        backend.name()
     );
     for a in &plan.active {
         let Some(w) = view.wifi.get(&a.ifindex) else { continue };
@@ -88,11 +88,11 @@ pub fn render(cfg: &Config, backend: Backend, plan: &Plan, view: &View, since: &
         let master = view.links.get(&a.ifindex).and_then(|l| l.master).and_then(|m| view.link_name(m));
         let e = Entry {
             phy: w.wiphy.map(|p| format!("phy{p}")).unwrap_or_default(),
-            ifname: String::from_utf8_lossy(&w.ifname).into_owned(),
+            ifname: w.ifname.to_string(),
             ifindex: a.ifindex,
             ssid: w.ssid.as_ref().map(|s| s.as_bytes().to_vec()).unwrap_or_default(),
             rule: rule.map(|r| r.name.to_string()).unwrap_or_default(),
-            bridge: rule.and_then(|r| policy::target_bridge(r, backend)).map(|b| b.to_string()).unwrap_or_default(),
+            bridge: a.target.as_ref().map(|t| t.bridge.to_string()).unwrap_or_default(),
             master: master.map(|m| String::from_utf8_lossy(m).into_owned()).unwrap_or_default(),
             since: since.get(a.ifindex).unwrap_or(0),
         };

@@ -6,7 +6,7 @@ use std::net::Ipv4Addr;
 use apwatch_core::config::IfName;
 use apwatch_core::policy::Iface;
 
-use crate::kernel::{LinkInfo, WifiInfo};
+use crate::kernel::LinkInfo;
 
 /// A small map keyed by ifindex, kept sorted: a router has tens of links, and a `BTreeMap` per
 /// value type would cost flash for nothing.
@@ -66,7 +66,9 @@ impl<V> FromIterator<(u32, V)> for IdMap<V> {
 
 #[derive(Default)]
 pub struct View {
-    pub wifi: IdMap<WifiInfo>,
+    /// Wireless interfaces as nl80211 reports them (`master` is filled from `links` when the
+    /// policy's input is made).
+    pub wifi: IdMap<Iface>,
     pub links: IdMap<LinkInfo>,
     pub addrs: Vec<(u32, Ipv4Addr, u8)>,
 }
@@ -91,21 +93,18 @@ impl View {
         self.addrs.iter().find(|(i, _, _)| *i == idx).map(|(_, a, p)| (*a, *p))
     }
 
-    /// The policy's input: wireless netdevs with their current master's name.
+    /// The policy's input: wireless netdevs with their current name and master from rtnetlink.
     pub fn ifaces(&self) -> Vec<Iface> {
         self.wifi
             .values()
             .filter_map(|w| {
                 let link = self.links.get(&w.ifindex);
-                let name = link.map_or(w.ifname.as_slice(), |l| l.name.as_slice());
-                Some(Iface {
-                    ifindex: w.ifindex,
-                    ifname: ifname(name)?,
-                    wiphy: w.wiphy,
-                    iftype: w.iftype,
-                    ssid: w.ssid.clone(),
-                    master: link.and_then(|l| l.master).and_then(|m| self.link_name(m)).and_then(ifname),
-                })
+                let name = match link {
+                    Some(l) => ifname(&l.name)?,
+                    None => w.ifname.clone(),
+                };
+                let master = link.and_then(|l| l.master).and_then(|m| self.link_name(m)).and_then(ifname);
+                Some(Iface { ifname: name, master, ..w.clone() })
             })
             .collect()
     }

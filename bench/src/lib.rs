@@ -204,6 +204,7 @@ pub fn policy_fixture() -> (Vec<apwatch_core::policy::Iface>, apwatch_core::conf
             ifindex: 2 + i,
             ifname: heapless::String::try_from(format!("wlan{i}").as_str()).unwrap_or_default(),
             wiphy: Some(i % 2),
+            wdev: None,
             iftype: Some(if i < 6 { IfType::Ap } else { IfType::Station }),
             ssid: (i < 4).then(|| apwatch_core::Ssid::new(format!("ssid{}", 7 - i).as_bytes()).unwrap_or_default()),
             master: (i % 3 == 0).then(|| heapless::String::try_from(format!("br{i}").as_str()).unwrap_or_default()),

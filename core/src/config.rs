@@ -41,10 +41,42 @@ pub enum LogLevel {
     Debug,
 }
 
-/// How AP netdevs are put into bridges.
+/// How bridge membership is changed, resolved from the configured [`BackendOption`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Backend {
+    /// RTM_SETLINK IFLA_MASTER: the bridge is the rule's `bridge`.
+    Rtnl,
+    /// OpenWrt's netifd (`add_device` on the rule's `network`).
+    Ubus,
+}
+
+impl Backend {
+    /// The name in logs and the state file.
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Rtnl => "rtnl",
+            Backend::Ubus => "ubus",
+        }
+    }
+}
+
+impl BackendOption {
+    /// `auto` is ubus where OpenWrt's ubusd runs (`ubus_present`), rtnl elsewhere.
+    pub fn resolve(self, ubus_present: bool) -> Backend {
+        match self {
+            BackendOption::Rtnl => Backend::Rtnl,
+            BackendOption::Ubus => Backend::Ubus,
+            BackendOption::Auto if ubus_present => Backend::Ubus,
+            BackendOption::Auto => Backend::Rtnl,
+        }
+    }
+}
+
+/// How AP netdevs are put into bridges, as configured.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum BackendOption {
     /// ubus when OpenWrt's ubus socket exists, rtnl otherwise.
     Auto,
     /// OpenWrt's netifd, through `ubus call network.interface.<network> add_device`.
@@ -62,7 +94,7 @@ pub struct Main {
     /// `log_level`
     pub log_level: LogLevel,
     /// `backend`
-    pub backend: Backend,
+    pub backend: BackendOption,
     /// `dnsmasq_dir`
     pub dnsmasq_dir: Text,
     /// `dnsmasq_restart`: argv, one word per list entry.
@@ -84,7 +116,7 @@ impl Default for Main {
         Main {
             enabled: true,
             log_level: LogLevel::Info,
-            backend: Backend::Auto,
+            backend: BackendOption::Auto,
             dnsmasq_dir: text("/tmp/dnsmasq.d"),
             dnsmasq_restart: restart,
             state_file: text("/var/run/apwatch.state"),
@@ -218,9 +250,22 @@ pub struct ConfigError {
     pub value: heapless::Vec<u8, 32>,
 }
 
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "line {}: ", self.line)?;
+/// A [`ConfigError`] located in a file: `FILE:LINE: section, option: message`, as compilers print it.
+#[derive(Clone, Copy, Debug)]
+pub struct InFile<'a> {
+    /// The file's path, as the user gave it.
+    pub path: &'a str,
+    /// The error.
+    pub error: &'a ConfigError,
+}
+
+impl ConfigError {
+    /// The error located in the file at `path`.
+    pub fn in_file<'a>(&'a self, path: &'a str) -> InFile<'a> {
+        InFile { path, error: self }
+    }
+
+    fn fmt_message(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if !self.section.is_empty() {
             write!(f, "{}", self.section)?;
             if !self.option.is_empty() {
@@ -241,6 +286,20 @@ impl fmt::Display for ConfigError {
             ErrorKind::TooMany => f.write_str("too many entries")?,
         }
         Ok(())
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}: ", self.line)?;
+        self.fmt_message(f)
+    }
+}
+
+impl fmt::Display for InFile<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}: ", self.path, self.error.line)?;
+        self.error.fmt_message(f)
     }
 }
 
@@ -440,9 +499,9 @@ impl Parser {
             }
             b"backend" => {
                 self.config.main.backend = match v {
-                    b"auto" => Backend::Auto,
-                    b"ubus" => Backend::Ubus,
-                    b"rtnl" => Backend::Rtnl,
+                    b"auto" => BackendOption::Auto,
+                    b"ubus" => BackendOption::Ubus,
+                    b"rtnl" => BackendOption::Rtnl,
                     _ => return Err(bad("auto, ubus or rtnl")),
                 }
             }
@@ -636,7 +695,6 @@ impl Config {
             let (ok, option, what) = match backend {
                 Backend::Rtnl => (r.bridge.is_some(), "bridge", "bridge (the rtnl backend needs it)"),
                 Backend::Ubus => (r.network.is_some(), "network", "network (the ubus backend needs it)"),
-                Backend::Auto => (true, "", ""),
             };
             if !ok {
                 let mut section = heapless::String::new();
@@ -689,7 +747,7 @@ config rule 'hex'
     fn a_good_file() {
         let c = parse(GOOD.as_bytes()).unwrap();
         assert_eq!(c.main.log_level, LogLevel::Debug);
-        assert_eq!(c.main.backend, Backend::Rtnl);
+        assert_eq!(c.main.backend, BackendOption::Rtnl);
         assert_eq!(c.main.dnsmasq_dir.as_str(), "/tmp/d");
         let argv: std::vec::Vec<&str> = c.main.dnsmasq_restart.iter().map(|s| s.as_str()).collect();
         assert_eq!(argv, ["/bin/sh", "-c", "kill -HUP 1"]);
@@ -707,9 +765,12 @@ config rule 'hex'
             h.dhcp.as_ref().unwrap().range,
             DhcpRange::Explicit { start: Ipv4Addr::new(192, 0, 2, 10), end: Ipv4Addr::new(192, 0, 2, 20) }
         );
-        assert!(c.check_backend(Backend::Auto).is_ok());
         let e = c.check_backend(Backend::Rtnl).unwrap_err();
         assert_eq!(e.to_string(), "line 17: rule 'hex', option 'bridge': missing bridge (the rtnl backend needs it)");
+        assert_eq!(
+            e.in_file("/etc/config/apwatch").to_string(),
+            "/etc/config/apwatch:17: rule 'hex', option 'bridge': missing bridge (the rtnl backend needs it)"
+        );
         assert!(c.check_backend(Backend::Ubus).is_err());
     }
 

@@ -8,14 +8,17 @@
 
 use core::fmt::Write;
 
-use crate::config::{Backend, IfName, Rule, MAX_RULES};
-use crate::nl80211::IfType;
+pub use crate::config::Backend;
+use crate::config::{IfName, Name, Rule, MAX_RULES};
+use crate::dnsmasq;
+use crate::nl80211::{IfType, Interface};
 use crate::ssid::Ssid;
 
 /// Most wireless interfaces tracked.
 pub const MAX_IFACES: usize = 32;
 
-/// A wireless interface as observed: nl80211's view merged with rtnetlink's master.
+/// A wireless interface as observed: the owned record of nl80211's GET_INTERFACE (or an event),
+/// with rtnetlink's master filled in by whoever holds the links.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Iface {
@@ -25,6 +28,8 @@ pub struct Iface {
     pub ifname: IfName,
     /// Its radio.
     pub wiphy: Option<u32>,
+    /// Its wireless device id.
+    pub wdev: Option<u64>,
     /// Its type.
     pub iftype: Option<IfType>,
     /// The SSID it serves, if any.
@@ -34,6 +39,21 @@ pub struct Iface {
 }
 
 impl Iface {
+    /// The record of a decoded GET_INTERFACE reply; `None` without an ifindex, or with a name
+    /// that is not a netdev name apwatch can manage (not UTF-8, too long).
+    pub fn from_nl80211(i: &Interface<'_>) -> Option<Iface> {
+        let ifname = core::str::from_utf8(i.ifname?).ok().and_then(|n| IfName::try_from(n).ok())?;
+        Some(Iface {
+            ifindex: i.ifindex?,
+            ifname,
+            wiphy: i.wiphy,
+            wdev: i.wdev,
+            iftype: i.iftype,
+            ssid: i.ssid.map(|s| s.to_owned()),
+            master: None,
+        })
+    }
+
     /// Beaconing with an SSID.
     pub fn is_active_ap(&self) -> bool {
         matches!(self.iftype, Some(IfType::Ap | IfType::P2pGo)) && self.ssid.is_some()
@@ -59,51 +79,99 @@ pub fn match_rule<'r>(iface: &Iface, rules: &'r [Rule]) -> Option<(usize, &'r Ru
     })
 }
 
-/// The bridge an AP of `rule` belongs in: `bridge`, or for ubus without one, netifd's
-/// `br-<network>`.
-pub fn target_bridge(rule: &Rule, backend: Backend) -> Option<IfName> {
-    match (backend, &rule.bridge, &rule.network) {
-        (_, Some(b), _) => Some(b.clone()),
-        (Backend::Ubus | Backend::Auto, None, Some(n)) => {
-            let mut s = IfName::new();
-            write!(s, "br-{n}").ok().map(|_| s)
+/// Where an AP of a rule belongs: the bridge, and with ubus the netifd network whose bridge it is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Target {
+    /// The bridge netdev.
+    pub bridge: IfName,
+    /// The netifd network to call (ubus backend only).
+    pub network: Option<Name>,
+}
+
+/// The target of `rule` under `backend`: rtnl needs `bridge`; ubus needs `network`, and its bridge
+/// is `bridge` or netifd's `br-<network>`.
+pub fn target(rule: &Rule, backend: Backend) -> Option<Target> {
+    match backend {
+        Backend::Rtnl => Some(Target { bridge: rule.bridge.clone()?, network: None }),
+        Backend::Ubus => {
+            let network = rule.network.clone()?;
+            let bridge = match &rule.bridge {
+                Some(b) => b.clone(),
+                None => {
+                    let mut s = IfName::new();
+                    write!(s, "br-{network}").ok()?;
+                    s
+                }
+            };
+            Some(Target { bridge, network: Some(network) })
         }
-        _ => None,
     }
 }
 
-/// One step towards the wanted state.
+/// One step towards the wanted state, with everything the effect needs to carry it out.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Action {
-    /// Make `ifindex` a port of `bridge` (moving it out of `was`, if set).
+    /// Make `ifindex` a port of `to.bridge`, moving it out of `from`, if set.
     Join {
         /// The AP netdev.
         ifindex: u32,
+        /// Its name.
+        ifname: IfName,
         /// Index into the rules.
         rule: usize,
-        /// The bridge to join.
-        bridge: IfName,
-        /// The bridge it is in now, if any.
-        was: Option<IfName>,
+        /// The bridge (and network) to join.
+        to: Target,
+        /// The bridge it is in now, if any, with the managed network it belongs to.
+        from: Option<Target>,
     },
-    /// Take `ifindex` out of `bridge`, a bridge apwatch manages that it no longer belongs in.
+    /// Take `ifindex` out of `from.bridge`, a bridge apwatch manages that it no longer belongs in.
     Leave {
         /// The netdev.
         ifindex: u32,
-        /// Its current bridge.
-        bridge: IfName,
+        /// Its name.
+        ifname: IfName,
+        /// Its current bridge (and the network that bridge serves).
+        from: Target,
     },
 }
 
+impl Action {
+    /// The netdev the action moves.
+    pub fn ifindex(&self) -> u32 {
+        match self {
+            Action::Join { ifindex, .. } | Action::Leave { ifindex, .. } => *ifindex,
+        }
+    }
+}
+
 /// What an interface is to the policy.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Assignment {
     /// The netdev.
     pub ifindex: u32,
     /// The matching rule, for an active AP that matches one.
     pub rule: Option<usize>,
+    /// Where that rule puts it (none when the rule cannot be served by this backend).
+    pub target: Option<Target>,
+}
+
+/// The file name of a drop-in (`apwatch-<rule>.conf`).
+pub type FileName = heapless::String<48>;
+
+/// The DHCP drop-in of one rule: served on `serve`, or removed when `None`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct DhcpFile {
+    /// Index into the rules.
+    pub rule: usize,
+    /// The drop-in's file name in `dnsmasq_dir`.
+    pub file: FileName,
+    /// The interface dnsmasq serves (the rule's bridge) while the rule has an active AP and DHCP
+    /// options; `None`: the file must not exist.
+    pub serve: Option<IfName>,
 }
 
 /// The decision of one reconcile.
@@ -112,8 +180,8 @@ pub struct Assignment {
 pub struct Plan {
     /// Bridge changes, at most one per interface.
     pub actions: heapless::Vec<Action, MAX_IFACES>,
-    /// Bit `i` set: rule `i` has at least one active AP, so its DHCP drop-in should exist.
-    pub dhcp: u32,
+    /// One entry per rule, in rule order.
+    pub dhcp: heapless::Vec<DhcpFile, MAX_RULES>,
     /// Every active AP and its rule.
     pub active: heapless::Vec<Assignment, MAX_IFACES>,
 }
@@ -121,39 +189,57 @@ pub struct Plan {
 impl Plan {
     /// Whether rule `i` has an active AP.
     pub fn rule_active(&self, i: usize) -> bool {
-        u32::try_from(i).ok().and_then(|i| self.dhcp.checked_shr(i)).is_some_and(|b| b & 1 != 0)
+        self.active.iter().any(|a| a.rule == Some(i))
+    }
+
+    /// The assignment of an active AP.
+    pub fn assignment(&self, ifindex: u32) -> Option<&Assignment> {
+        self.active.iter().find(|a| a.ifindex == ifindex)
     }
 }
 
 /// Decides the plan for `ifaces` (at most [`MAX_IFACES`] are considered) under `rules`.
 pub fn reconcile(ifaces: &[Iface], rules: &[Rule], backend: Backend) -> Plan {
-    const _: () = assert!(MAX_RULES <= 32);
     let mut plan = Plan::default();
-    let managed = |name: &IfName| rules.iter().any(|r| target_bridge(r, backend).as_ref() == Some(name));
+    // a bridge some rule targets is managed; with ubus it is also the network to leave
+    let managed = |name: &IfName| rules.iter().filter_map(|r| target(r, backend)).find(|t| t.bridge == *name);
     for iface in ifaces.iter().take(MAX_IFACES) {
         let matched = match_rule(iface, rules);
+        let to = matched.and_then(|(_, r)| target(r, backend));
         if iface.is_active_ap() {
-            let _ = plan.active.push(Assignment { ifindex: iface.ifindex, rule: matched.map(|(i, _)| i) });
+            let _ = plan.active.push(Assignment {
+                ifindex: iface.ifindex,
+                rule: matched.map(|(i, _)| i),
+                target: to.clone(),
+            });
         }
-        let target = matched.and_then(|(i, r)| Some((i, target_bridge(r, backend)?)));
-        let action = match (target, &iface.master) {
-            (Some((i, bridge)), master) => {
-                plan.dhcp |= 1u32.checked_shl(u32::try_from(i).unwrap_or(u32::MAX)).unwrap_or(0);
-                (master.as_ref() != Some(&bridge)).then(|| Action::Join {
-                    ifindex: iface.ifindex,
-                    rule: i,
-                    bridge,
-                    was: master.clone(),
-                })
-            }
-            (None, Some(m)) if managed(m) && iface.may_leave() => {
-                Some(Action::Leave { ifindex: iface.ifindex, bridge: m.clone() })
-            }
-            (None, _) => None,
+        let from = || iface.master.as_ref().map(|m| managed(m).unwrap_or(Target { bridge: m.clone(), network: None }));
+        let action = match (matched, to) {
+            (Some((rule, _)), Some(to)) => (iface.master.as_ref() != Some(&to.bridge)).then(|| Action::Join {
+                ifindex: iface.ifindex,
+                ifname: iface.ifname.clone(),
+                rule,
+                to,
+                from: from(),
+            }),
+            _ => match iface.master.as_ref().and_then(&managed) {
+                Some(from) if iface.may_leave() => {
+                    Some(Action::Leave { ifindex: iface.ifindex, ifname: iface.ifname.clone(), from })
+                }
+                _ => None,
+            },
         };
         if let Some(a) = action {
             let _ = plan.actions.push(a);
         }
+    }
+    for (i, rule) in rules.iter().enumerate().take(MAX_RULES) {
+        let mut file = FileName::new();
+        if dnsmasq::file_name(&rule.name, &mut file).is_err() {
+            continue; // cannot happen: rule names are at most 32 bytes
+        }
+        let serve = (rule.dhcp.is_some() && plan.rule_active(i)).then(|| target(rule, backend)).flatten();
+        let _ = plan.dhcp.push(DhcpFile { rule: i, file, serve: serve.map(|t| t.bridge) });
     }
     plan
 }
@@ -193,14 +279,23 @@ config rule 'net'
             ifindex,
             ifname: name("wlan0"),
             wiphy: Some(0),
+            wdev: None,
             iftype: Some(IfType::Ap),
             ssid: ssid.map(|s| Ssid::new(s).unwrap()),
             master: master.map(name),
         }
     }
 
+    fn rtnl(bridge: &str) -> Target {
+        Target { bridge: name(bridge), network: None }
+    }
+
     fn join(ifindex: u32, rule: usize, bridge: &str, was: Option<&str>) -> Action {
-        Action::Join { ifindex, rule, bridge: name(bridge), was: was.map(name) }
+        Action::Join { ifindex, ifname: name("wlan0"), rule, to: rtnl(bridge), from: was.map(rtnl) }
+    }
+
+    fn leave(ifindex: u32, bridge: &str) -> Action {
+        Action::Leave { ifindex, ifname: name("wlan0"), from: rtnl(bridge) }
     }
 
     #[test]
@@ -208,7 +303,13 @@ config rule 'net'
         let p = reconcile(&[ap(2, Some(b"foo"), None)], &rules(), Backend::Rtnl);
         assert_eq!(p.actions.as_slice(), [join(2, 0, "br-foo", None)]);
         assert!(p.rule_active(0) && !p.rule_active(1));
-        assert_eq!(p.active.as_slice(), [Assignment { ifindex: 2, rule: Some(0) }]);
+        assert_eq!(p.active.as_slice(), [Assignment { ifindex: 2, rule: Some(0), target: Some(rtnl("br-foo")) }]);
+        // the plan names the drop-in and the interface it serves; rules without DHCP options or
+        // without an active AP have their file removed
+        assert_eq!(p.dhcp[0].file.as_str(), "apwatch-foo.conf");
+        assert_eq!(p.dhcp[0].serve.as_deref(), Some("br-foo"));
+        assert!(p.dhcp[1..].iter().all(|d| d.serve.is_none()));
+        assert_eq!(p.dhcp.len(), 4);
         // already there: nothing to do, DHCP still wanted
         let p = reconcile(&[ap(2, Some(b"foo"), Some("br-foo"))], &rules(), Backend::Rtnl);
         assert!(p.actions.is_empty());
@@ -223,7 +324,7 @@ config rule 'net'
             state.ssid = Some(Ssid::new(ssid).unwrap());
             let p = reconcile(core::slice::from_ref(&state), &rules(), Backend::Rtnl);
             match p.actions.as_slice() {
-                [Action::Join { bridge: b, .. }] => assert_eq!(b.as_str(), bridge),
+                [Action::Join { to, .. }] => assert_eq!(to.bridge.as_str(), bridge),
                 [] => assert_eq!(state.master.as_deref(), Some(bridge)),
                 other => panic!("{other:?}"),
             }
@@ -244,13 +345,14 @@ config rule 'net'
     fn stop_then_start() {
         // hostapd exited: AP without SSID, still in the bridge -> leaves, DHCP off
         let p = reconcile(&[ap(2, None, Some("br-foo"))], &rules(), Backend::Rtnl);
-        assert_eq!(p.actions.as_slice(), [Action::Leave { ifindex: 2, bridge: name("br-foo") }]);
-        assert_eq!(p.dhcp, 0);
+        assert_eq!(p.actions.as_slice(), [leave(2, "br-foo")]);
+        assert!(p.dhcp.iter().all(|d| d.serve.is_none()));
         assert!(p.active.is_empty());
         // back to station (not bridged): nothing
         let mut sta = ap(2, None, None);
         sta.iftype = Some(IfType::Station);
-        assert_eq!(reconcile(&[sta], &rules(), Backend::Rtnl), Plan::default());
+        let p = reconcile(&[sta], &rules(), Backend::Rtnl);
+        assert!(p.actions.is_empty() && p.active.is_empty() && p.dhcp.iter().all(|d| d.serve.is_none()));
         // started again
         let p = reconcile(&[ap(2, Some(b"foo"), None)], &rules(), Backend::Rtnl);
         assert_eq!(p.actions.as_slice(), [join(2, 0, "br-foo", None)]);
@@ -261,7 +363,11 @@ config rule 'net'
         let mut second = ap(6, Some(b"bar"), None);
         second.ifname = name("wlan0-1");
         let p = reconcile(&[ap(2, Some(b"foo"), None), second], &rules(), Backend::Rtnl);
-        assert_eq!(p.actions.as_slice(), [join(2, 0, "br-foo", None), join(6, 1, "br-bar", None)]);
+        let mut join6 = join(6, 1, "br-bar", None);
+        if let Action::Join { ifname, .. } = &mut join6 {
+            *ifname = name("wlan0-1");
+        }
+        assert_eq!(p.actions.as_slice(), [join(2, 0, "br-foo", None), join6]);
         assert!(p.rule_active(0) && p.rule_active(1));
     }
 
@@ -279,9 +385,9 @@ config rule 'net'
     fn no_rule_matches_leaves_it_alone_unless_in_a_managed_bridge() {
         let p = reconcile(&[ap(2, Some(b"other"), Some("br-lan"))], &rules(), Backend::Rtnl);
         assert!(p.actions.is_empty());
-        assert_eq!(p.active.as_slice(), [Assignment { ifindex: 2, rule: None }]);
+        assert_eq!(p.active.as_slice(), [Assignment { ifindex: 2, rule: None, target: None }]);
         let p = reconcile(&[ap(2, Some(b"other"), Some("br-foo"))], &rules(), Backend::Rtnl);
-        assert_eq!(p.actions.as_slice(), [Action::Leave { ifindex: 2, bridge: name("br-foo") }]);
+        assert_eq!(p.actions.as_slice(), [leave(2, "br-foo")]);
         // an AP/VLAN netdev in a managed bridge belongs to hostapd: untouched
         let mut vlan = ap(9, None, Some("br-foo"));
         vlan.iftype = Some(IfType::ApVlan);
@@ -291,9 +397,46 @@ config rule 'net'
     #[test]
     fn ubus_backend_targets_netifd_bridges() {
         let p = reconcile(&[ap(2, Some(b"guest"), None)], &rules(), Backend::Ubus);
-        assert_eq!(p.actions.as_slice(), [join(2, 3, "br-guest", None)]);
+        let guest = Target { bridge: name("br-guest"), network: Some(Name::try_from("guest").unwrap()) };
+        let want = Action::Join { ifindex: 2, ifname: name("wlan0"), rule: 3, to: guest.clone(), from: None };
+        assert_eq!(p.actions.as_slice(), [want]);
+        // moving out of a managed bridge names the network to leave
+        let mut a = ap(2, Some(b"other"), Some("br-guest"));
+        a.ssid = Some(Ssid::new(b"other").unwrap());
+        let p = reconcile(&[a], &rules(), Backend::Ubus);
+        assert_eq!(p.actions.as_slice(), [Action::Leave { ifindex: 2, ifname: name("wlan0"), from: guest }]);
         // the rtnl backend cannot serve a network-only rule
         assert!(reconcile(&[ap(2, Some(b"guest"), None)], &rules(), Backend::Rtnl).actions.is_empty());
+    }
+
+    #[test]
+    fn the_record_is_filled_from_a_recorded_get_interface_reply() {
+        use crate::genl::GenlMessage;
+        use crate::netlink::Messages;
+        use crate::nl80211::Event;
+        let m = Messages::new(crate::testdata::GET_INTERFACE_AP_FOO, crate::ByteOrder::Little).next().unwrap().unwrap();
+        let Event::NewInterface(i) = Event::parse(&GenlMessage::parse(&m).unwrap()).unwrap() else { panic!() };
+        let rec = Iface::from_nl80211(&i).unwrap();
+        assert_eq!(
+            rec,
+            Iface {
+                ifindex: 2,
+                ifname: name("wlan0"),
+                wiphy: Some(0),
+                wdev: Some(1),
+                iftype: Some(IfType::Ap),
+                ssid: Some(Ssid::new(b"foo").unwrap()),
+                master: None,
+            }
+        );
+        assert!(rec.is_active_ap());
+        // a name apwatch cannot manage (not UTF-8) gives no record
+        let mut bad = i.clone();
+        bad.ifname = Some(b"wl\xff");
+        assert_eq!(Iface::from_nl80211(&bad), None);
+        bad.ifname = i.ifname;
+        bad.ifindex = None;
+        assert_eq!(Iface::from_nl80211(&bad), None);
     }
 
     #[test]

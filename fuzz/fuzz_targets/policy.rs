@@ -18,6 +18,7 @@ fuzz_target!(|data: &[u8]| {
             ifindex: i + 2,
             ifname: heapless::String::try_from(format!("wlan{i}").as_str()).unwrap(),
             wiphy: Some(i % 2),
+            wdev: None,
             iftype: Some(IfType::Station),
             ssid: None,
             master: None,
@@ -67,7 +68,7 @@ fuzz_target!(|data: &[u8]| {
 fn apply(ifaces: &mut [Iface], rules: &[apwatch_core::config::Rule]) {
     for a in policy::reconcile(ifaces, rules, Backend::Rtnl).actions {
         match a {
-            Action::Join { ifindex, bridge, .. } => ifaces.iter_mut().find(|f| f.ifindex == ifindex).unwrap().master = Some(bridge),
+            Action::Join { ifindex, to, .. } => ifaces.iter_mut().find(|f| f.ifindex == ifindex).unwrap().master = Some(to.bridge),
             Action::Leave { ifindex, .. } => ifaces.iter_mut().find(|f| f.ifindex == ifindex).unwrap().master = None,
         }
     }

@@ -6,9 +6,9 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 
-use apwatch_core::config::{Backend, Config};
+use apwatch_core::config::Config;
 use apwatch_core::dnsmasq::{self, RenderError};
-use apwatch_core::policy::{self, Plan};
+use apwatch_core::policy::Plan;
 
 use crate::files;
 use crate::log::Once;
@@ -23,7 +23,7 @@ pub struct Dnsmasq {
     again: bool,
 }
 
-/// The drop-in path of a rule.
+/// The drop-in path of a rule (for the start-up clean-up of temp files).
 pub fn path(dir: &Path, rule: &str) -> PathBuf {
     let mut name = String::new();
     let _ = dnsmasq::file_name(rule, &mut name);
@@ -35,21 +35,21 @@ impl Dnsmasq {
         Dnsmasq { no_address: Once::default(), child: None, again: false }
     }
 
-    /// Brings the drop-ins in line with `plan`; returns whether any file changed.
-    pub fn sync(&mut self, cfg: &Config, backend: Backend, plan: &Plan, view: &View) -> io::Result<bool> {
+    /// Brings the drop-ins in line with the plan's DHCP files; returns whether any file changed.
+    pub fn sync(&mut self, cfg: &Config, plan: &Plan, view: &View) -> io::Result<bool> {
         let dir = Path::new(cfg.main.dnsmasq_dir.as_str());
         let mut changed = false;
-        for (i, rule) in cfg.rules.iter().enumerate() {
-            let p = path(dir, &rule.name);
-            let bridge = policy::target_bridge(rule, backend);
-            let wanted = match (plan.rule_active(i), &rule.dhcp, &bridge) {
-                (true, Some(_), Some(bridge)) => {
+        for d in &plan.dhcp {
+            let Some(rule) = cfg.rules.get(d.rule) else { continue };
+            let p = dir.join(d.file.as_str());
+            let wanted = match &d.serve {
+                Some(iface) => {
                     let mut text = String::new();
-                    match dnsmasq::render(rule, bridge, view.addr_of(bridge), &mut text) {
-                        Ok(_) => Some(text),
+                    match dnsmasq::render(rule, iface, view.addr_of(iface), &mut text) {
+                        Ok(_) => Some((iface, text)),
                         Err(RenderError::NoBridgeAddress) => {
                             if self.no_address.hit() {
-                                warn!("rule {}: {bridge} has no IPv4 address yet; DHCP waits for one", rule.name);
+                                warn!("rule {}: {iface} has no IPv4 address yet; DHCP waits for one", rule.name);
                             }
                             continue; // keep whatever is there until the address appears
                         }
@@ -59,15 +59,15 @@ impl Dnsmasq {
                         }
                     }
                 }
-                _ => None,
+                None => None,
             };
             match wanted {
-                Some(text) => {
+                Some((iface, text)) => {
                     if !dir.exists() {
                         std::fs::create_dir_all(dir)?;
                     }
                     if files::write_atomic(&p, text.as_bytes())? {
-                        info!("rule {}: DHCP on {} ({})", rule.name, bridge.as_deref().unwrap_or("?"), p.display());
+                        info!("rule {}: DHCP on {iface} ({})", rule.name, p.display());
                         changed = true;
                     }
                 }

@@ -1,0 +1,46 @@
+//! Re-querying the kernel: the full dump (start, ENOBUFS, retries) and the per-netdev re-query
+//! after a burst of hints. The view holds what the kernel answered, never what an event said.
+
+use crate::kernel::{self, Kernel};
+use crate::view::View;
+
+/// Links and wireless interfaces, all of them.
+pub fn full_dump(kernel: &mut Kernel, view: &mut View) -> kernel::Result<()> {
+    view.links = kernel.dump_links()?.into_iter().map(|l| (l.ifindex, l)).collect();
+    view.wifi = if kernel.has_wifi() {
+        kernel.dump_interfaces()?.into_iter().map(|w| (w.ifindex, w)).collect()
+    } else {
+        Default::default()
+    };
+    debug!("resync: {} links, {} wireless interfaces", view.links.len(), view.wifi.len());
+    Ok(())
+}
+
+/// The link and the wireless interface of each hinted netdev (latest wins: whatever the events
+/// said, this is what the kernel says now).
+pub fn requery(kernel: &mut Kernel, view: &mut View, ids: &[u32]) -> kernel::Result<()> {
+    for &id in ids {
+        refresh_link(kernel, view, id)?;
+        let w = if kernel.has_wifi() { kernel.get_interface(id)? } else { None };
+        match w {
+            Some(w) => view.wifi.insert(id, w),
+            None => view.wifi.remove(&id),
+        }
+    }
+    Ok(())
+}
+
+/// Asks the kernel for link `id` and puts its answer (or its absence) into the view.
+pub fn refresh_link(kernel: &mut Kernel, view: &mut View, id: u32) -> kernel::Result<()> {
+    match kernel.get_link(id)? {
+        Some(l) => view.links.insert(id, l),
+        None => view.links.remove(&id),
+    }
+    Ok(())
+}
+
+/// Every IPv4 address (for DHCP ranges given as offsets).
+pub fn refresh_addrs(kernel: &mut Kernel, view: &mut View) -> kernel::Result<()> {
+    view.addrs = kernel.dump_addrs()?;
+    Ok(())
+}
