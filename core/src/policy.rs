@@ -431,7 +431,7 @@ config rule 'net'
         );
         assert!(rec.is_active_ap());
         // a name apwatch cannot manage (not UTF-8) gives no record
-        let mut bad = i.clone();
+        let mut bad = i;
         bad.ifname = Some(b"wl\xff");
         assert_eq!(Iface::from_nl80211(&bad), None);
         bad.ifname = i.ifname;
