@@ -175,6 +175,8 @@ class Tree:
 
     def add_dir(self, path, mode=0o755, user="root", group="root"):
         path = path.strip("/")
+        if path and any(x in ("", ".", "..") for x in path.split("/")):
+            raise Error(f"bad directory name {path!r}")
         if path and "/" in path:
             parent = path.rsplit("/", 1)[0]
             if parent not in self.dirs:

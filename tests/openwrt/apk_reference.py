@@ -18,6 +18,7 @@ failed. Standard library only.
 import base64
 import difflib
 import os
+import random
 import shutil
 import struct
 import subprocess
@@ -30,6 +31,8 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 DATA = os.path.join(REPO, "tests", "data", "apk")
 WRITER = os.path.join(REPO, "openwrt", "apkv3.py")
 sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(REPO, "openwrt"))
+import apkv3  # noqa: E402  (only to make hostile packages)
 import read_apk  # noqa: E402
 from read_apk import ReadError  # noqa: E402
 
@@ -219,7 +222,11 @@ def writer_checks():
 def outcome(blob):
     """"ok", "error: ..." or "crash: ..." for one input."""
     try:
-        read_apk.read(blob)
+        p = read_apk.read(blob)
+        # What the validators use of a package that decodes.
+        read_apk.adbdump(p)
+        read_apk.files(p)
+        read_apk.unique_id(p)
         return "ok"
     except ReadError as e:
         return "error: " + str(e) if str(e) else "crash: empty message"
@@ -305,6 +312,35 @@ def malformed_checks():
         check(f"every single byte of the {what} reference flipped: decoded "
               f"or a clear error, never a crash ({len(blob)} cases)",
               not crashes, repr(crashes[:3]))
+
+    rng = random.Random(16)
+    crashes = []
+    for case in range(3000):
+        b = bytearray(plain)
+        for _ in range(rng.randint(2, 6)):
+            b[rng.randrange(len(b))] = rng.randrange(256)
+        r = outcome(bytes(b))
+        if r.startswith("crash"):
+            crashes.append((case, r))
+    check("3000 copies of the uncompressed reference with 2-6 random bytes "
+          "changed (seed 16): decoded or a clear error, never a crash",
+          not crashes, repr(crashes[:3]))
+
+    # A well-formed package naming a directory "../evil": decodes, but is
+    # not extracted.
+    tree = apkv3.Tree()
+    tree.dirs["../evil"] = apkv3.Dir()
+    tree.dirs["../evil"].files["f"] = apkv3.File(b"x", 0o644)
+    hostile = apkv3.encode({"name": "evil", "version": "1-r0"}, {}, tree, 0)
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            read_apk.extract(read_apk.read(hostile), os.path.join(tmp, "r"))
+            r = "extracted"
+        except ReadError as e:
+            r = f"error: {e}"
+        check("a package with a '../' path is refused by --extract",
+              r.startswith("error: unsafe path") and
+              not os.path.exists(os.path.join(tmp, "evil")), r)
 
     with tempfile.TemporaryDirectory() as tmp:
         bad = os.path.join(tmp, "truncated.apk")

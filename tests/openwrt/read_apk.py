@@ -281,7 +281,12 @@ def check_data(p):
     paths = p.tree.get("paths") or []
     want = []
     for i, d in enumerate(paths, 1):
+        if i > 1 and not d.get("name"):
+            raise ReadError(f"paths[{i}] has no name (only the root has none)")
         for j, f in enumerate(d.get("files") or [], 1):
+            if not f.get("name") or "/" in f["name"]:
+                raise ReadError(f"paths[{i}].files[{j}]: name "
+                                f"{f.get('name')!r} is not a file name")
             if "target" not in f and f.get("size", 0):
                 want.append((i, j, f))
     got = [(i, j) for i, j, _ in p.data]

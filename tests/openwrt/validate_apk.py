@@ -193,7 +193,7 @@ def main():
     try:
         c = validate(a.apk, a.arch, a.version, a.epoch, a.binary,
                      a.compression, a.files_dir)
-    except OSError as e:
+    except (OSError, read_apk.ReadError) as e:
         print(f"not ok - {a.apk} is readable: {e}")
         return 1
     return 1 if c.failed else 0
