@@ -111,12 +111,28 @@ config_list_foreach() {
 	done
 }
 
-# What opkg runs (info/<pkg>.postinst, .prerm), as OpenWrt's do it: act on
-# every /etc/init.d/ script of the package's file list.
+# What the package scripts run, as OpenWrt's do it: act on every
+# /etc/init.d/ script of the package's file list: opkg's
+# info/<pkg>.list, else apk's /lib/apk/packages/<pkg>.list. apk scripts
+# name the package in $pkgname; opkg's pass their own path as $1.
 _pkg_init_scripts() {
-	local root=$IPKG_INSTROOT pkg
-	pkg=$(basename "${1%.*}")
-	grep -s '^/etc/init.d/' "$root/usr/lib/opkg/info/$pkg.list"
+	# The apk scripts export pkgname before they call in here.
+	# shellcheck disable=SC2154
+	local root=$IPKG_INSTROOT pkg=$pkgname list
+	[ -n "$pkg" ] || pkg=$(basename "${1%.*}")
+	list=$root/usr/lib/opkg/info/$pkg.list
+	[ -f "$list" ] || list=$root/lib/apk/packages/$pkg.list
+	grep -s '^/etc/init.d/' "$list"
+}
+
+# OpenWrt's creates the users and groups of /lib/apk/packages/<pkg>.rusers
+# (apwatch has none).
+add_group_and_user() {
+	echo "add_group_and_user ${pkgname:-$1}" >> "$PKG_LOG"
+	[ ! -s "$IPKG_INSTROOT/lib/apk/packages/${pkgname:-$1}.rusers" ] || {
+		echo "add_group_and_user: rusers are not stubbed" >&2
+		return 1
+	}
 }
 
 default_postinst() {
