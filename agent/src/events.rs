@@ -8,6 +8,7 @@ use apwatch_core::genl::GenlMessage;
 use apwatch_core::netlink::{Message, MessageKind, Messages};
 use apwatch_core::nl80211::Event;
 use apwatch_core::pipeline::{Hint, Pipeline};
+use apwatch_core::policy::Iface;
 use apwatch_core::rtnl::{self, af, Link};
 use embassy_sync::blocking_mutex::raw::NoopRawMutex;
 
@@ -34,20 +35,23 @@ impl Counters {
 /// What reading brought.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Woke {
-    /// Something asks for a reconcile.
+    /// Something asks for a reconcile (after the burst and a re-query).
     pub reconcile: bool,
     /// IPv4 addresses changed: DHCP ranges may follow.
     pub addresses: bool,
+    /// The view already holds the kernel's word (START_AP): reconcile now, before the re-query.
+    pub now: bool,
 }
 
 impl std::ops::BitOrAssign for Woke {
     fn bitor_assign(&mut self, o: Woke) {
         self.reconcile |= o.reconcile;
         self.addresses |= o.addresses;
+        self.now |= o.now;
     }
 }
 
-const HINT: Woke = Woke { reconcile: true, addresses: false };
+const HINT: Woke = Woke { reconcile: true, addresses: false, now: false };
 
 /// The event sockets and their receive buffer.
 pub struct Events {
@@ -213,6 +217,17 @@ fn on_message(
                     other.ifindex().map_or("-".to_owned(), |i| i.to_string())
                 ),
             }
+            if let Event::StartAp(e) = &ev {
+                // The kernel's word at this instant: the netdev beacons this SSID now. Acting on
+                // it at once saves the quiet window and a round trip; the hint below still
+                // re-queries after the burst, so a later change in the same burst wins.
+                let name = sink.view.link_name(e.ifindex).and_then(crate::view::ifname);
+                if let Some(rec) = Iface::after_start_ap(sink.view.wifi.get(&e.ifindex), name, e) {
+                    sink.view.wifi.insert(e.ifindex, rec);
+                    sink.pipeline.push(Hint::Interface(e.ifindex));
+                    return Woke { now: true, ..HINT };
+                }
+            }
             match ev {
                 Event::StartAp(_)
                 | Event::StopAp(_)
@@ -257,7 +272,7 @@ fn on_message(
             Woke::default()
         }
         (Protocol::Route, MessageKind::Protocol(rtnl::kind::NEWADDR | rtnl::kind::DELADDR)) => {
-            Woke { reconcile: true, addresses: true }
+            Woke { reconcile: true, addresses: true, now: false }
         }
         (_, MessageKind::Overrun) => {
             sink.pipeline.push(Hint::Resync);

@@ -188,6 +188,9 @@ impl Agent {
             if woke.reconcile {
                 self.burst.hint(now);
             }
+            if woke.now && !self.reconcile() {
+                self.backoff.failed(now);
+            }
             self.effects.led.tick();
             self.effects.dnsmasq.reap(&self.cfg);
             if self.backoff.take_due(now) {

@@ -11,7 +11,7 @@ use core::fmt::Write;
 pub use crate::config::Backend;
 use crate::config::{IfName, Name, Rule, MAX_RULES};
 use crate::dnsmasq;
-use crate::nl80211::{IfType, Interface};
+use crate::nl80211::{ApEvent, IfType, Interface};
 use crate::ssid::Ssid;
 
 /// Most wireless interfaces tracked.
@@ -52,6 +52,31 @@ impl Iface {
             ssid: i.ssid.map(|s| s.to_owned()),
             master: None,
         })
+    }
+
+    /// The record after a START_AP event: the kernel's word at that instant (iftype AP, the SSID
+    /// it beacons), acted on at once; the re-query after the burst confirms or corrects it.
+    /// `known` is the record so far; without one, `ifname` (from rtnetlink) names the netdev.
+    /// `None` when the event cannot be a record: no SSID, or no name for an unknown netdev.
+    pub fn after_start_ap(known: Option<&Iface>, ifname: Option<IfName>, ev: &ApEvent<'_>) -> Option<Iface> {
+        let ssid = ev.ssid?.to_owned();
+        let mut rec = match known {
+            Some(k) => k.clone(),
+            None => Iface {
+                ifindex: ev.ifindex,
+                ifname: ifname?,
+                wiphy: None,
+                wdev: None,
+                iftype: None,
+                ssid: None,
+                master: None,
+            },
+        };
+        rec.iftype = Some(IfType::Ap);
+        rec.ssid = Some(ssid);
+        rec.wiphy = ev.wiphy.or(rec.wiphy);
+        rec.wdev = ev.wdev.or(rec.wdev);
+        Some(rec)
     }
 
     /// Beaconing with an SSID.
@@ -437,6 +462,26 @@ config rule 'net'
         bad.ifname = i.ifname;
         bad.ifindex = None;
         assert_eq!(Iface::from_nl80211(&bad), None);
+    }
+
+    #[test]
+    fn a_start_ap_event_is_the_record_at_that_instant() {
+        let ev = ApEvent { wiphy: Some(1), ifindex: 2, wdev: Some(7), ssid: Some(crate::SsidRef::new(b"bar").unwrap()), link_id: None };
+        // a station netdev that was in no bridge becomes an active AP of "bar"
+        let mut sta = ap(2, None, Some("br-lan"));
+        sta.iftype = Some(IfType::Station);
+        let rec = Iface::after_start_ap(Some(&sta), None, &ev).unwrap();
+        assert_eq!((rec.iftype, rec.wiphy, rec.wdev), (Some(IfType::Ap), Some(1), Some(7)));
+        assert_eq!(rec.ssid.as_ref().unwrap().as_bytes(), b"bar");
+        assert_eq!(rec.master.as_deref(), Some("br-lan"));
+        assert!(rec.is_active_ap());
+        // an unknown netdev needs its name from rtnetlink
+        assert_eq!(Iface::after_start_ap(None, None, &ev), None);
+        let new = Iface::after_start_ap(None, Some(name("wlan1")), &ev).unwrap();
+        assert_eq!((new.ifindex, new.ifname.as_str()), (2, "wlan1"));
+        // without an SSID the event says nothing about where the AP belongs
+        let no_ssid = ApEvent { ssid: None, ..ev };
+        assert_eq!(Iface::after_start_ap(Some(&sta), None, &no_ssid), None);
     }
 
     #[test]
