@@ -17,6 +17,7 @@ mod netlink;
 mod run;
 mod state;
 mod status_led;
+mod ubus;
 mod view;
 
 use std::process::ExitCode;
