@@ -777,7 +777,8 @@ impl Client {
     }
 
     /// Listens for events matching `pattern` (an exact name, or a prefix ending in `*`);
-    /// kept and registered again on every new connection.
+    /// kept and registered again on every new connection. ubusd delivers an event once per
+    /// matching pattern: give patterns that do not overlap.
     pub fn listen(&mut self, pattern: &str) -> Result<(), Error> {
         let p = pattern.as_bytes().to_vec();
         self.connect()?;

@@ -419,6 +419,9 @@ impl Iterator for SubscriberIds<'_> {
 pub struct Message<'a> {
     /// The header.
     pub header: Header,
+    /// The top byte of the root's header word (extended bit and id): 0 from ubusd and
+    /// libubus, which ignore it; kept so that `emit` gives back what came.
+    root_top: u8,
     attrs: &'a [u8],
 }
 
@@ -446,7 +449,8 @@ impl<'a> Message<'a> {
         for a in Attrs::new(attrs) {
             Attr::parse(&a?)?;
         }
-        Ok((Message { header: p.header(), attrs }, rest))
+        let root_top = this.get(HEADER_LEN).copied().unwrap_or(0);
+        Ok((Message { header: p.header(), root_top, attrs }, rest))
     }
 
     /// The attributes in order.
@@ -537,7 +541,11 @@ impl<'a> Message<'a> {
     pub fn emit(&self, buf: &mut [u8]) -> Result<usize, EncodeError> {
         let mut w = MessageWriter::new(buf, self.header.kind, self.header.seq, self.header.peer)?;
         w.w.raw_area(self.attrs)?;
-        w.finish()
+        let len = w.finish()?;
+        if let Some(b) = buf.get_mut(HEADER_LEN) {
+            *b = self.root_top;
+        }
+        Ok(len)
     }
 }
 
@@ -1215,6 +1223,9 @@ mod tests {
     fn the_clients_requests_encode_as_recorded() {
         let mut buf = [0u8; 512];
         let guest = 0x6a14_ba8c;
+        // what a test peer sends first: HELLO with the client id, no attributes
+        let n = MessageWriter::new(&mut buf, MessageType::Hello, 0, 0x17d4_e333).unwrap().finish().unwrap();
+        assert_eq!(&buf[..n], msg("02", "client", 0));
         let n = lookup(&mut buf, 1, b"network.interface.guest").unwrap();
         assert_eq!(&buf[..n], msg("02", "client", 1));
         let n = invoke(&mut buf, 2, guest, b"add_device", |w| device_args(w, b"veth0", Some(true), None)).unwrap();
@@ -1461,6 +1472,13 @@ mod tests {
                 prop_assert_eq!(&out[..], &rest[..m.buffer_len()]);
                 rest = r;
             }
+            // a root whose id and extended bit are set (ubusd ignores them) comes back as it was
+            let mut odd = [0, 1, 0, 2, 0, 0, 0, 0, 0xfc, 0, 0, 12, 3, 0, 0, 8, 1, 2, 3, 4].to_vec();
+            odd.extend_from_slice(&data);
+            let (m, _) = Message::parse(&odd).unwrap();
+            let mut out = std::vec![0u8; m.buffer_len()];
+            prop_assert_eq!(m.emit(&mut out), Ok(20));
+            prop_assert_eq!(&out[..], &odd[..20]);
         }
     }
 }
