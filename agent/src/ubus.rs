@@ -1606,6 +1606,30 @@ mod tests {
     }
 
     #[test]
+    fn an_event_during_a_request_waits_in_the_queue() {
+        let path = "network.interface.guest";
+        let mut steps = replay(C08, "listener", 6);
+        steps.extend([
+            Expect(build(|b| wire::lookup(b, 3, path.as_bytes()))),
+            Send(msg(C08, "listener", 6)),
+            Send(lookup_data(3, path, GUEST, IFACE_TYPE)),
+            Send(status(3, 0, None, Status::Ok)),
+            // acknowledged when the poll loop handles it, after the request
+            Expect(msg(C08, "listener", 7)),
+        ]);
+        let p = peer("queued", vec![steps]);
+        let mut c = p.client();
+        c.listen("apwatch.ap").unwrap();
+        assert_eq!(c.lookup(path).map(|o| o.id), Ok(GUEST));
+        assert!(c.has_pending(), "the event came first and waits");
+        let Ok(Some(Incoming::Event(e))) = c.next_incoming() else { panic!("no event") };
+        assert_eq!(e.name, b"apwatch.ap");
+        assert_eq!(c.next_incoming(), Ok(None));
+        drop(c);
+        p.finish();
+    }
+
+    #[test]
     fn partial_messages_are_buffered_until_whole() {
         let event = msg(C08, "listener", 6);
         let ack = msg(C08, "listener", 7);
