@@ -21,6 +21,7 @@ mod socket;
 mod state;
 mod status_led;
 mod timing;
+mod ubus;
 mod view;
 
 use std::process::ExitCode;

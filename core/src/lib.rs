@@ -27,6 +27,7 @@ extern crate std;
 mod fmt;
 
 pub mod attr;
+pub mod blob;
 pub mod config;
 pub mod ctrl;
 pub mod dnsmasq;
@@ -40,6 +41,7 @@ pub mod pipeline;
 pub mod policy;
 pub mod rtnl;
 pub mod ssid;
+pub mod ubus;
 pub mod uci;
 pub mod writer;
 
