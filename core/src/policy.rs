@@ -12,8 +12,7 @@ use crate::config::{Backend, IfName, Rule, MAX_RULES};
 use crate::nl80211::IfType;
 use crate::ssid::Ssid;
 
-/// Most wireless interfaces tracked.
-pub const MAX_IFACES: usize = 32;
+pub use crate::limits::MAX_IFACES;
 
 /// A wireless interface as observed: nl80211's view merged with rtnetlink's master.
 #[derive(Clone, Debug, PartialEq, Eq)]
