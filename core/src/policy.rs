@@ -14,8 +14,7 @@ use crate::dnsmasq;
 use crate::nl80211::{ApEvent, IfType, Interface};
 use crate::ssid::Ssid;
 
-/// Most wireless interfaces tracked.
-pub const MAX_IFACES: usize = 32;
+pub use crate::limits::MAX_IFACES;
 
 /// A wireless interface as observed: the owned record of nl80211's GET_INTERFACE (or an event),
 /// with rtnetlink's master filled in by whoever holds the links.
