@@ -750,6 +750,22 @@ config rule 'hex'
 ";
 
     #[test]
+    fn rtnl_fallback_is_off_unless_asked_and_resolve_picks_the_backend() {
+        assert!(!parse(GOOD.as_bytes()).unwrap().main.rtnl_fallback);
+        let on = parse(b"config apwatch 'main'\n\toption rtnl_fallback '1'\n").unwrap();
+        assert!(on.main.rtnl_fallback);
+        let e = parse(b"config apwatch 'main'\n\toption rtnl_fallback 'yes please'\n").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "line 2: apwatch 'main', option 'rtnl_fallback': bad value \"yes please\": expected 0 or 1"
+        );
+        assert_eq!(BackendOption::Auto.resolve(true), Backend::Ubus);
+        assert_eq!(BackendOption::Auto.resolve(false), Backend::Rtnl);
+        assert_eq!(BackendOption::Rtnl.resolve(true), Backend::Rtnl);
+        assert_eq!(BackendOption::Ubus.resolve(false), Backend::Ubus);
+    }
+
+    #[test]
     fn a_good_file() {
         let c = parse(GOOD.as_bytes()).unwrap();
         assert_eq!(c.main.log_level, LogLevel::Debug);
