@@ -9,7 +9,8 @@
 //! - [`attr`]: netlink attributes (nested, flags, typed getters).
 //! - [`genl`], [`ctrl`]: generic netlink and family/multicast-group resolution.
 //! - [`nl80211`], [`ssid`]: typed nl80211 events and interface records.
-//! - [`rtnl`]: rtnetlink link and address messages.
+//! - [`rtnl`]: rtnetlink link and address messages; [`linkinfo`]: bridge and VLAN link kinds;
+//!   [`brvlan`], [`vlanplan`]: bridge port VLANs and the order of changing them.
 //! - [`writer`]: the request encoder every `emit`/request function uses.
 //! - [`uci`], [`config`]: the UCI syntax and apwatch's configuration schema.
 //! - [`policy`], [`dnsmasq`], [`pipeline`]: observed APs + rules → actions, DHCP drop-ins,
@@ -27,6 +28,7 @@ extern crate std;
 mod fmt;
 
 pub mod attr;
+pub mod brvlan;
 pub mod config;
 pub mod ctrl;
 pub mod dnsmasq;
@@ -34,6 +36,7 @@ pub mod endian;
 pub mod error;
 pub mod escape;
 pub mod genl;
+pub mod linkinfo;
 pub mod netlink;
 pub mod nl80211;
 pub mod pipeline;
@@ -41,6 +44,7 @@ pub mod policy;
 pub mod rtnl;
 pub mod ssid;
 pub mod uci;
+pub mod vlanplan;
 pub mod writer;
 
 #[cfg(test)]
