@@ -8,7 +8,7 @@ out=${FUZZ_LOG_DIR:-$here/../target/fuzzlogs}
 mkdir -p "$out"
 "$here/seed.sh"
 rc=0
-for t in decode uci policy; do
+for t in decode uci policy ubus; do
   (cd "$here" && cargo +nightly fuzz run -O "$t" "corpus/$t" -- -max_total_time="$secs" -print_final_stats=1 -max_len=4096) > "$out/$t.log" 2>&1
   r=$?
   execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$out/$t.log" | grep -o '[0-9]*$' | tail -1)

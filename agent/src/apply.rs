@@ -2,23 +2,20 @@
 //! dnsmasq restart, the state file, the status LED, and one log line per decision.
 
 use std::path::Path;
-use std::time::Instant;
 
 use apwatch_core::config::Config;
-use apwatch_core::escape::IwEscaped;
-use apwatch_core::policy::{Action, Backend, Plan};
+use apwatch_core::escape::{Hex, IwEscaped};
+use apwatch_core::policy::{Action, Plan, Target};
 use apwatch_core::Ssid;
 
-use crate::bridge::Bridges;
+use crate::bridge::{describe, Bridges, Outcome};
 use crate::dhcp::Dnsmasq;
+use crate::json;
 use crate::kernel::Kernel;
 use crate::log::Once;
 use crate::state::{self, Since};
 use crate::status_led::StatusLed;
 use crate::view::{IdMap, View};
-
-/// How long netifd gets to carry out an `add_device`/`remove_device` before apwatch asks again.
-const NETIFD_PATIENCE: std::time::Duration = std::time::Duration::from_secs(5);
 
 pub struct Effects {
     pub bridges: Bridges,
@@ -27,9 +24,20 @@ pub struct Effects {
     since: Since,
     /// The active APs last announced (rule, SSID), for the up/down lines.
     announced: IdMap<(Option<usize>, Ssid)>,
-    /// ubus requests in flight (see `recently_asked`).
-    asked: Vec<(Action, Instant)>,
     state_file: Once,
+    /// The state file's text as last rendered (`ubus call apwatch status` answers from it).
+    pub state_text: String,
+}
+
+/// What one round of bridge actions did.
+#[derive(Debug, Default)]
+pub struct Round {
+    /// Every action was carried out (or accepted by netifd).
+    pub ok: bool,
+    /// Links to read back: each moved port, each created bridge.
+    pub touched: Vec<u32>,
+    /// Some membership waits for netifd.
+    pub waiting: bool,
 }
 
 impl Effects {
@@ -40,49 +48,75 @@ impl Effects {
             dnsmasq: Dnsmasq::new(),
             since: Since::default(),
             announced: IdMap::default(),
-            asked: Vec::new(),
             state_file: Once::default(),
+            state_text: String::new(),
         }
     }
 
-    /// Carries out the plan's bridge actions. Returns whether all succeeded, and the links to
-    /// read back (each moved port, each created bridge): the kernel's answer, not our intent,
-    /// is what the next round sees.
-    pub fn bridge_actions(&mut self, kernel: &mut Kernel, view: &View, cfg: &Config, plan: &Plan) -> (bool, Vec<u32>) {
-        let mut ok = true;
-        let mut touched = Vec::new();
+    /// Carries out the plan's bridge actions: the kernel's answer, not our intent, is what the
+    /// next round sees, so the caller reads back every link in `touched`.
+    pub fn bridge_actions(&mut self, kernel: &mut Kernel, view: &View, cfg: &Config, plan: &Plan) -> Round {
+        let mut round = Round { ok: true, ..Round::default() };
         for a in &plan.actions {
-            if self.bridges.backend() == Backend::Ubus && self.recently_asked(a) {
-                debug!("{}: asked netifd already, waiting for it", describe(a));
-                continue;
-            }
-            log_action(a, view, cfg);
-            match self.bridges.apply(kernel, view, a) {
-                Ok(applied) => touched.extend(applied.created_bridge),
+            match self.bridges.apply(kernel, view, a, &plan.actions, cfg.main.rtnl_fallback) {
+                Ok(Outcome::Waiting) => {
+                    debug!("{}: asked netifd already, waiting for it", describe(a));
+                    round.waiting = true;
+                    continue;
+                }
+                Ok(Outcome::Done { created_bridge }) => {
+                    log_action(a, view, cfg);
+                    round.touched.extend(created_bridge);
+                    if let Action::Join { ifindex, rule, to, from: Some(_), .. } = a {
+                        self.event("moved", *ifindex, Some(*rule), Some(to), view, cfg);
+                    }
+                }
                 Err(e) if e.is_transient() => {
+                    log_action(a, view, cfg);
                     debug!("{}: {e} (transient; retrying)", describe(a));
-                    ok = false;
+                    round.ok = false;
                 }
                 Err(e) => {
+                    log_action(a, view, cfg);
                     error!("{}: {e}", describe(a));
-                    ok = false;
+                    round.ok = false;
                 }
             }
-            touched.push(a.ifindex());
+            round.touched.push(a.ifindex());
         }
-        (ok, touched)
+        round
     }
 
-    /// Whether netifd was asked for exactly this within the last few seconds (ubus only): the
-    /// same request is not sent twice while netifd works on it.
-    fn recently_asked(&mut self, a: &Action) -> bool {
-        let now = Instant::now();
-        self.asked.retain(|(_, t)| now.duration_since(*t) < NETIFD_PATIENCE);
-        if self.asked.iter().any(|(x, _)| x == a) {
-            return true;
+    /// An `apwatch.ap` event on the bus (ubus backend): `up`, `down` or `moved`, with the AP's
+    /// names, its SSID (escaped and hex), its rule and where it belongs.
+    fn event(
+        &mut self,
+        action: &str,
+        ifindex: u32,
+        rule: Option<usize>,
+        to: Option<&Target>,
+        view: &View,
+        cfg: &Config,
+    ) {
+        let Some(netifd) = self.bridges.netifd() else { return };
+        let w = view.wifi.get(&ifindex);
+        let ssid = w.and_then(|w| w.ssid.as_ref()).map(|s| s.as_bytes()).unwrap_or_default();
+        let mut o = json::Object::new()
+            .str("action", action.as_bytes())
+            .str("ifname", view.link_name(ifindex).unwrap_or_default())
+            .str("phy", w.and_then(|w| w.wiphy).map(|p| format!("phy{p}")).unwrap_or_default().as_bytes())
+            .str("ssid", IwEscaped(ssid).to_string().as_bytes())
+            .str("ssid_hex", Hex(ssid).to_string().as_bytes());
+        if let Some(r) = rule.and_then(|i| cfg.rules.get(i)) {
+            o = o.str("rule", r.name.as_bytes());
         }
-        self.asked.push((a.clone(), now));
-        false
+        if let Some(t) = to {
+            if let Some(n) = &t.network {
+                o = o.str("network", n.as_bytes());
+            }
+            o = o.str("bridge", t.bridge.as_bytes());
+        }
+        netifd.send_event(&o.finish());
     }
 
     /// One line when an AP comes up, changes SSID or rule, or goes down.
@@ -96,16 +130,24 @@ impl Effects {
                 let (rule, ssid) = &entry;
                 let name = ifname(view, a.ifindex);
                 match rule.and_then(|i| cfg.rules.get(i)) {
+                    Some(r) if a.target.is_none() => error!(
+                        "{name} AP up ssid=\"{ssid}\" rule={}: its network {} has no device in netifd \
+                         (it would become that network's main device): not added",
+                        r.name,
+                        r.network.as_deref().unwrap_or("?")
+                    ),
                     Some(r) => info!("{name} AP up ssid=\"{ssid}\" rule={}", r.name),
                     None => info!("{name} AP up ssid=\"{ssid}\" matches no rule: left alone"),
                 }
+                self.event("up", a.ifindex, a.rule, a.target.as_ref(), view, cfg);
             }
             now.insert(a.ifindex, entry);
         }
-        for ifindex in self.announced.keys() {
-            if !now.contains_key(ifindex) {
-                info!("{} AP down", ifname(view, *ifindex));
-            }
+        let gone: Vec<u32> = self.announced.keys().filter(|i| !now.contains_key(i)).copied().collect();
+        for ifindex in gone {
+            info!("{} AP down", ifname(view, ifindex));
+            let rule = self.announced.get(&ifindex).and_then(|(r, _)| *r);
+            self.event("down", ifindex, rule, None, view, cfg);
         }
         self.announced = now;
     }
@@ -123,8 +165,8 @@ impl Effects {
             }
         }
         self.since.update(plan, view);
-        let text = state::render(cfg, self.bridges.backend(), plan, view, &self.since, counters);
-        if let Err(e) = state::write(Path::new(cfg.main.state_file.as_str()), &text) {
+        self.state_text = state::render(cfg, self.bridges.backend(), plan, view, &self.since, counters);
+        if let Err(e) = state::write(Path::new(cfg.main.state_file.as_str()), &self.state_text) {
             if self.state_file.hit() {
                 warn!("state file {}: {e} (`apwatch status` cannot see this agent; logged once)", cfg.main.state_file);
             }
@@ -132,13 +174,6 @@ impl Effects {
         let serving = plan.active.iter().any(|a| a.rule.is_some());
         self.led.show(ok, serving);
         ok
-    }
-}
-
-fn describe(a: &Action) -> String {
-    match a {
-        Action::Join { ifname, to, .. } => format!("{ifname} -> {}", to.bridge),
-        Action::Leave { ifname, from, .. } => format!("{ifname} leaving {}", from.bridge),
     }
 }
 

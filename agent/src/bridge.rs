@@ -1,38 +1,28 @@
 //! Carrying out bridge actions as the plan names them: RTM_SETLINK IFLA_MASTER (rtnl backend),
-//! or OpenWrt's netifd through `ubus call network.interface.<net> add_device|remove_device`
-//! run as argv (ubus). The caller reads the kernel back afterwards.
+//! or OpenWrt's netifd over ubus (netifd.rs). The caller reads the kernel back afterwards.
 
 use std::fmt;
-use std::io;
-use std::path::PathBuf;
-use std::process::{Command, ExitStatus};
 
 use apwatch_core::config::BackendOption;
 use apwatch_core::policy::{Action, Backend};
 
-use crate::json;
 use crate::kernel::{self, Kernel};
+use crate::netifd::{Decision, Netifd};
+use crate::ubus;
 use crate::view::View;
 
 pub enum Bridges {
     Rtnl,
-    Ubus { program: PathBuf },
+    Ubus(Box<Netifd>),
 }
-
-/// The socket OpenWrt's ubusd listens on (either of the paths releases have used).
-const UBUS_SOCKETS: [&str; 2] = ["/var/run/ubus/ubus.sock", "/var/run/ubus.sock"];
 
 /// Why an action failed.
 #[derive(Debug)]
 pub enum Error {
     /// rtnetlink refused or failed.
     Kernel(kernel::Error),
-    /// The `ubus` CLI could not be started.
-    Spawn(io::Error),
-    /// `ubus call` ran and failed.
-    Ubus { object: String, method: &'static str, status: ExitStatus },
-    /// The plan gave no network for a ubus action (a rule without `network`).
-    NoNetwork,
+    /// ubus or netifd refused or failed.
+    Ubus(ubus::Error),
     /// The bridge was created but the kernel does not list it.
     BridgeVanished,
 }
@@ -41,9 +31,7 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Kernel(e) => write!(f, "{e}"),
-            Error::Spawn(e) => write!(f, "ubus: {e}"),
-            Error::Ubus { object, method, status } => write!(f, "ubus call {object} {method} failed ({status})"),
-            Error::NoNetwork => f.write_str("rule has no network"),
+            Error::Ubus(e) => write!(f, "netifd: {e}"),
             Error::BridgeVanished => f.write_str("bridge vanished after creation"),
         }
     }
@@ -64,87 +52,114 @@ impl From<kernel::Error> for Error {
     }
 }
 
+impl From<ubus::Error> for Error {
+    fn from(e: ubus::Error) -> Self {
+        Error::Ubus(e)
+    }
+}
+
 /// What an action changed besides the port, for the caller to read back.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Applied {
-    /// A bridge created for the action.
-    pub created_bridge: Option<u32>,
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Outcome {
+    /// Carried out (rtnetlink) or accepted (netifd); `created_bridge` is a bridge made for it.
+    Done { created_bridge: Option<u32> },
+    /// netifd was asked recently: the kernel has not shown it yet.
+    #[default]
+    Waiting,
 }
 
 impl Bridges {
     /// Picks the backend; `auto` means ubus when ubusd is there.
     pub fn new(b: BackendOption) -> Bridges {
-        let ubus_present = UBUS_SOCKETS.iter().any(|p| std::path::Path::new(p).exists());
+        let explicit = std::env::var_os(ubus::SOCKET_ENV).map(std::path::PathBuf::from);
+        let ubus_present = explicit.is_some() || ubus::SOCKET_PATHS.iter().any(|p| std::path::Path::new(p).exists());
         match b.resolve(ubus_present) {
             Backend::Rtnl => Bridges::Rtnl,
-            Backend::Ubus => {
-                Bridges::Ubus { program: std::env::var_os("APWATCH_UBUS").map_or_else(|| "ubus".into(), PathBuf::from) }
-            }
+            Backend::Ubus => Bridges::Ubus(Box::new(Netifd::new(explicit.as_deref()))),
         }
     }
 
     pub fn backend(&self) -> Backend {
         match self {
             Bridges::Rtnl => Backend::Rtnl,
-            Bridges::Ubus { .. } => Backend::Ubus,
+            Bridges::Ubus(_) => Backend::Ubus,
         }
     }
 
-    /// Carries out one action. `view` only resolves the bridge's ifindex.
-    pub fn apply(&self, kernel: &mut Kernel, view: &View, action: &Action) -> Result<Applied, Error> {
-        match (self, action) {
-            (Bridges::Rtnl, Action::Join { ifindex, to, .. }) => {
-                let mut applied = Applied::default();
-                let br = match view.ifindex_of(&to.bridge) {
-                    Some(i) => i,
-                    None => {
-                        kernel.create_bridge(to.bridge.as_bytes())?;
-                        info!("created bridge {}", to.bridge);
-                        let links = kernel.dump_links()?;
-                        let br = links
-                            .iter()
-                            .find(|l| l.name == to.bridge.as_bytes())
-                            .map(|l| l.ifindex)
-                            .ok_or(Error::BridgeVanished)?;
-                        applied.created_bridge = Some(br);
-                        br
-                    }
-                };
-                kernel.set_master(*ifindex, br)?;
-                Ok(applied)
+    /// netifd, with the ubus backend.
+    pub fn netifd(&mut self) -> Option<&mut Netifd> {
+        match self {
+            Bridges::Rtnl => None,
+            Bridges::Ubus(n) => Some(n),
+        }
+    }
+
+    /// Carries out one action of `plan_actions`. `view` only resolves the bridge's ifindex.
+    /// `rtnl_fallback`: netifd may be bypassed when it keeps not doing a membership.
+    pub fn apply(
+        &mut self,
+        kernel: &mut Kernel,
+        view: &View,
+        action: &Action,
+        plan_actions: &[Action],
+        rtnl_fallback: bool,
+    ) -> Result<Outcome, Error> {
+        let netifd = match self {
+            Bridges::Rtnl => return rtnl(kernel, view, action),
+            Bridges::Ubus(n) => n,
+        };
+        match netifd.decide(action, plan_actions, rtnl_fallback) {
+            Decision::Wait => Ok(Outcome::Waiting),
+            Decision::Fallback => {
+                warn!(
+                    "netifd did not carry out {} after repeated requests; rtnl_fallback: over rtnetlink",
+                    describe(action)
+                );
+                rtnl(kernel, view, action)
             }
-            (Bridges::Rtnl, Action::Leave { ifindex, .. }) => {
-                kernel.set_master(*ifindex, 0)?;
-                Ok(Applied::default())
-            }
-            (Bridges::Ubus { program }, Action::Join { ifname, to, from, .. }) => {
-                if let Some(old) = from.as_ref().and_then(|f| f.network.as_deref()) {
-                    ubus(program, old, "remove_device", ifname)?;
-                }
-                ubus(program, to.network.as_deref().ok_or(Error::NoNetwork)?, "add_device", ifname)?;
-                Ok(Applied::default())
-            }
-            (Bridges::Ubus { program }, Action::Leave { ifname, from, .. }) => {
-                if let Some(net) = from.network.as_deref() {
-                    ubus(program, net, "remove_device", ifname)?;
-                }
-                Ok(Applied::default())
+            Decision::Ask => {
+                netifd.apply(action, None)?;
+                Ok(Outcome::Done { created_bridge: None })
             }
         }
     }
 }
 
-fn ubus(program: &std::path::Path, network: &str, method: &'static str, dev: &str) -> Result<(), Error> {
-    let mut arg = json::Object::new().str("name", dev.as_bytes());
-    if method == "add_device" {
-        arg = arg.bool("link-ext", true);
+/// RTM_SETLINK IFLA_MASTER, creating the bridge first when it does not exist.
+fn rtnl(kernel: &mut Kernel, view: &View, action: &Action) -> Result<Outcome, Error> {
+    match action {
+        Action::Join { ifindex, to, .. } => {
+            let mut created_bridge = None;
+            let br = match view.ifindex_of(&to.bridge) {
+                Some(i) => i,
+                None => {
+                    kernel.create_bridge(to.bridge.as_bytes())?;
+                    info!("created bridge {}", to.bridge);
+                    let links = kernel.dump_links()?;
+                    let br = links
+                        .iter()
+                        .find(|l| l.name == to.bridge.as_bytes())
+                        .map(|l| l.ifindex)
+                        .ok_or(Error::BridgeVanished)?;
+                    created_bridge = Some(br);
+                    br
+                }
+            };
+            kernel.set_master(*ifindex, br)?;
+            Ok(Outcome::Done { created_bridge })
+        }
+        Action::Leave { ifindex, .. } => {
+            kernel.set_master(*ifindex, 0)?;
+            Ok(Outcome::Done { created_bridge: None })
+        }
     }
-    let object = format!("network.interface.{network}");
-    let status = Command::new(program).args(["call", &object, method, &arg.finish()]).status().map_err(Error::Spawn)?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(Error::Ubus { object, method, status })
+}
+
+/// `wlan0 -> br-guest` / `wlan0 leaving br-guest`, for log lines.
+pub fn describe(a: &Action) -> String {
+    match a {
+        Action::Join { ifname, to, .. } => format!("{ifname} -> {}", to.bridge),
+        Action::Leave { ifname, from, .. } => format!("{ifname} leaving {}", from.bridge),
     }
 }
 
@@ -158,7 +173,7 @@ mod tests {
         assert!(Error::Kernel(kernel::Error::Kernel(libc::EBUSY)).is_transient());
         assert!(!Error::Kernel(kernel::Error::Kernel(libc::EPERM)).is_transient());
         assert!(!Error::Kernel(kernel::Error::Timeout).is_transient());
-        assert!(!Error::NoNetwork.is_transient());
+        assert!(!Error::Ubus(ubus::Error::Timeout).is_transient());
         // the line the agent logs keeps the kernel's words
         let e = Error::Kernel(kernel::Error::Kernel(libc::EPERM));
         assert_eq!(e.to_string(), "Operation not permitted (os error 1)");

@@ -15,6 +15,7 @@ mod files;
 mod json;
 mod kernel;
 mod monitor;
+mod netifd;
 mod observe;
 mod run;
 mod socket;
@@ -140,22 +141,7 @@ fn status(config: &str, json_out: bool) -> Exit {
     };
     let alive = pid != 0 && std::path::Path::new(&format!("/proc/{pid}")).exists();
     if json_out {
-        let items: Vec<String> = aps.iter().map(state::Entry::json).collect();
-        let [malformed, spoofed, enobufs] = counters;
-        let c =
-            json::Object::new().num("malformed", malformed).num("spoofed", spoofed).num("enobufs", enobufs).finish();
-        let radios: Vec<String> =
-            radios().iter().map(|r| json::Object::new().str("radio", r.as_bytes()).finish()).collect();
-        println!(
-            "{}",
-            json::Object::new()
-                .num("pid", pid)
-                .bool("running", alive)
-                .raw("aps", &json::array(&items))
-                .raw("counters", &c)
-                .raw("radios", &json::array(&radios))
-                .finish()
-        );
+        println!("{}", state::json(pid, alive, counters, &aps, &radios()));
         return Exit::Ok;
     }
     if !alive {
@@ -178,7 +164,7 @@ fn status(config: &str, json_out: bool) -> Exit {
 
 /// The radio map: sysfs (name, driver, device path) and nl80211 (bands), one line per radio.
 #[cfg(feature = "board")]
-fn radios() -> Vec<String> {
+pub fn radios() -> Vec<String> {
     let Ok(mut map) = apwatch_board::RadioMap::read(std::path::Path::new("/sys")) else { return Vec::new() };
     let bands = kernel::Kernel::open().map_err(kernel::Error::Io).and_then(|mut k| {
         k.resolve_nl80211()?;
@@ -192,7 +178,7 @@ fn radios() -> Vec<String> {
 }
 
 #[cfg(not(feature = "board"))]
-fn radios() -> Vec<String> {
+pub fn radios() -> Vec<String> {
     Vec::new()
 }
 

@@ -43,6 +43,8 @@ pub struct Agent {
     effects: Effects,
     burst: Burst,
     backoff: Backoff,
+    /// A membership waits for netifd: look at the kernel again then.
+    recheck: Option<Instant>,
     too_many: Once,
 }
 
@@ -100,8 +102,11 @@ impl Agent {
             addrs_dirty: true,
             burst: Burst::default(),
             backoff: Backoff::default(),
+            recheck: None,
             too_many: Once::default(),
         };
+        let mut agent = agent;
+        agent.netifd_changed();
         info!(
             "started: backend {}, {} rule(s), config {}",
             agent.effects.bridges.backend().name(),
@@ -149,19 +154,35 @@ impl Agent {
             }
             let now = Instant::now();
             let reap_at = self.effects.dnsmasq.busy().then(|| now + REAP);
-            let deadline =
-                earliest([self.burst.deadline(), self.backoff.deadline(), self.effects.led.next_tick(), reap_at]);
+            let bus_pending = self.effects.bridges.netifd().is_some_and(|n| n.has_pending()).then_some(now);
+            let deadline = earliest([
+                self.burst.deadline(),
+                self.backoff.deadline(),
+                self.effects.led.next_tick(),
+                reap_at,
+                self.recheck,
+                bus_pending,
+            ]);
             let timeout = deadline.map(|d| {
                 let left = d.saturating_duration_since(now);
                 Timespec { tv_sec: left.as_secs() as _, tv_nsec: left.subsec_nanos() as _ }
             });
 
-            let (genl_ready, rtnl_ready) = {
+            let (genl_ready, rtnl_ready, bus_ready) = {
+                let bus = match &self.effects.bridges {
+                    crate::bridge::Bridges::Ubus(n) => n.fd(),
+                    crate::bridge::Bridges::Rtnl => None,
+                };
                 let mut fds =
                     vec![PollFd::new(&self.events.rtnl, PollFlags::IN), PollFd::new(&sig_read, PollFlags::IN)];
-                if let Some(g) = &self.events.genl {
+                let genl_at = self.events.genl.as_ref().map(|g| {
                     fds.push(PollFd::new(g, PollFlags::IN));
-                }
+                    fds.len() - 1
+                });
+                let bus_at = bus.as_ref().map(|b| {
+                    fds.push(PollFd::new(b, PollFlags::IN));
+                    fds.len() - 1
+                });
                 match poll(&mut fds, timeout.as_ref()) {
                     Ok(_) | Err(rustix::io::Errno::INTR) => {}
                     Err(e) => {
@@ -169,8 +190,8 @@ impl Agent {
                         return Exit::Runtime;
                     }
                 }
-                let ready = |f: &PollFd<'_>| !f.revents().is_empty();
-                (fds.get(2).is_some_and(ready), fds.first().is_some_and(ready))
+                let ready = |at: Option<usize>| at.and_then(|i| fds.get(i)).is_some_and(|f| !f.revents().is_empty());
+                (ready(genl_at), ready(Some(0)), ready(bus_at))
             };
             let mut drain = [0u8; 64];
             while matches!(sig_read.read(&mut drain), Ok(n) if n > 0) {}
@@ -190,6 +211,13 @@ impl Agent {
             }
             if woke.now && !self.reconcile() {
                 self.backoff.failed(now);
+            }
+            if bus_ready || bus_pending.is_some() {
+                self.read_bus(&hup);
+            }
+            if self.recheck.is_some_and(|t| now >= t) {
+                self.recheck = None;
+                self.burst.request(now);
             }
             self.effects.led.tick();
             self.effects.dnsmasq.reap(&self.cfg);
@@ -222,12 +250,54 @@ impl Agent {
                 if cfg.main.led != self.cfg.main.led || cfg.main.led_active_low != self.cfg.main.led_active_low {
                     self.effects.led = StatusLed::open(&cfg);
                 }
-                self.effects.bridges = bridges;
+                // the same backend keeps its bus connection and what it knows of netifd
+                if bridges.backend() != self.effects.bridges.backend() {
+                    self.effects.bridges = bridges;
+                }
                 self.cfg = cfg;
                 info!("configuration reloaded: {} rule(s)", self.cfg.rules.len());
+                self.netifd_changed();
             }
             Err(e) => error!("{e}; keeping the last good configuration"),
         }
+    }
+
+    /// What the bus brought: netifd restarts and interface changes, `ubus call apwatch …`.
+    fn read_bus(&mut self, hup: &AtomicBool) {
+        let state_text = self.effects.state_text.clone();
+        let Some(netifd) = self.effects.bridges.netifd() else { return };
+        let status = move || match crate::state::parse(&state_text) {
+            Some((pid, counters, aps)) => crate::state::json(pid, true, counters, &aps, &crate::radios()),
+            None => crate::state::json(std::process::id(), true, [0; 3], &[], &crate::radios()),
+        };
+        let news = netifd.drain(&status);
+        if news.reload {
+            hup.store(true, Ordering::SeqCst);
+        }
+        if news.netifd_changed {
+            self.netifd_changed();
+        }
+    }
+
+    /// netifd (re)appeared, restarted or changed its interfaces, or the config changed: learn
+    /// each rule's real device again and re-apply every membership now. A rule whose network
+    /// has no device is a located warning: netifd would adopt the AP as the network's device.
+    fn netifd_changed(&mut self) {
+        let Some(netifd) = self.effects.bridges.netifd() else { return };
+        netifd.register();
+        netifd.forget_asked();
+        for r in netifd.refresh_networks(&self.cfg.rules) {
+            warn!(
+                "{}:{}: rule '{}', option 'network': network '{}' has no device in netifd; its APs are not added \
+                 (netifd would make one the network's main device)",
+                self.cfg_path,
+                r.line,
+                r.name,
+                r.network.as_deref().unwrap_or("?")
+            );
+        }
+        self.pipeline.push(Hint::Resync);
+        self.burst.request(Instant::now());
     }
 
     /// Re-queries what the hints name (or everything), then reconciles. False when something
@@ -266,7 +336,9 @@ impl Agent {
                 policy::MAX_IFACES
             );
         }
-        let mut plan = policy::reconcile(&self.view.ifaces(), &self.cfg.rules, backend);
+        let networks = self.effects.bridges.netifd().map(|n| n.networks.clone()).unwrap_or_default();
+        let decide = |view: &View| policy::reconcile_with(&view.ifaces(), &self.cfg.rules, backend, &networks);
+        let mut plan = decide(&self.view);
         self.effects.announce(&plan, &self.view, &self.cfg);
         // rtnetlink answers synchronously: re-check and go on. netifd (ubus) acts later and its
         // link event brings the next reconcile; asking again now would only repeat the call.
@@ -279,17 +351,20 @@ impl Agent {
             if plan.actions.is_empty() {
                 break;
             }
-            let (done, touched) = self.effects.bridge_actions(&mut self.kernel, &self.view, &self.cfg, &plan);
-            ok &= done;
-            for id in touched {
+            let round = self.effects.bridge_actions(&mut self.kernel, &self.view, &self.cfg, &plan);
+            ok &= round.ok;
+            for id in round.touched {
                 if let Err(e) = observe::refresh_link(&mut self.kernel, &mut self.view, id) {
                     warn!("re-reading link {id}: {e}");
                 }
             }
+            // netifd acts after answering: look at the kernel again once its patience is over
+            self.recheck = self.effects.bridges.netifd().and_then(|n| n.recheck_at());
+            let _ = round.waiting;
             if !ok {
                 break;
             }
-            plan = policy::reconcile(&self.view.ifaces(), &self.cfg.rules, backend);
+            plan = decide(&self.view);
         }
         self.effects.finish(&self.cfg, &plan, &self.view, self.events.counters.values(), ok)
     }

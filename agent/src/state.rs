@@ -164,6 +164,21 @@ impl Entry {
     }
 }
 
+/// The document of `status --json` and `ubus call apwatch status`.
+pub fn json(pid: u32, running: bool, counters: [u64; 3], aps: &[Entry], radios: &[String]) -> String {
+    let items: Vec<String> = aps.iter().map(Entry::json).collect();
+    let [malformed, spoofed, enobufs] = counters;
+    let c = Object::new().num("malformed", malformed).num("spoofed", spoofed).num("enobufs", enobufs).finish();
+    let radios: Vec<String> = radios.iter().map(|r| Object::new().str("radio", r.as_bytes()).finish()).collect();
+    Object::new()
+        .num("pid", pid)
+        .bool("running", running)
+        .raw("aps", &crate::json::array(&items))
+        .raw("counters", &c)
+        .raw("radios", &crate::json::array(&radios))
+        .finish()
+}
+
 /// Writes the state file when its content changed.
 pub fn write(path: &Path, text: &str) -> std::io::Result<bool> {
     files::write_atomic(path, text.as_bytes())

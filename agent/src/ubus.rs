@@ -34,9 +34,6 @@
 //! broke (after reconnecting). netifd's `add_device` / `remove_device` / `status` are
 //! idempotent, so a repeat is harmless.
 
-// Not wired into `bridge`/`run` yet: the lead integrates it (then this goes).
-#![allow(dead_code)]
-
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
@@ -228,6 +225,7 @@ pub struct Call {
 
 impl Call {
     /// The arguments.
+    #[cfg(test)]
     pub fn data(&self) -> Fields<'_> {
         Fields::new(&self.data)
     }
@@ -363,12 +361,8 @@ impl Client {
         self.conn.as_ref().map(|c| c.fd.as_fd())
     }
 
-    /// Whether connected.
-    pub fn is_connected(&self) -> bool {
-        self.conn.is_some()
-    }
-
     /// Our client id on the current connection (from ubusd's HELLO).
+    #[cfg(test)]
     pub fn client_id(&self) -> Option<u32> {
         self.conn.as_ref().map(|c| c.client_id)
     }
@@ -624,6 +618,7 @@ impl Client {
     }
 
     /// The ids of the object at `path` (cached). An unknown path is `Status(NotFound)`.
+    #[cfg(test)]
     pub fn lookup(&mut self, path: &str) -> Result<ObjectId, Error> {
         self.with_retry(|c| c.lookup_once(path))
     }
@@ -636,11 +631,6 @@ impl Client {
     /// Drops every cached path that had object id `id` (from `ubus.object.remove`).
     pub fn forget_id(&mut self, id: u32) {
         self.cache.retain(|_, v| v.id != id);
-    }
-
-    /// Drops every cached id.
-    pub fn clear_cache(&mut self) {
-        self.cache.clear();
     }
 
     fn invoke_id(

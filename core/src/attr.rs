@@ -1,16 +1,26 @@
 //! Netlink attributes (`struct nlattr`): an iterator over a TLV area, nested areas, flags, and
 //! typed getters that check each value's length exactly.
+//!
+//! Builds on [`crate::endian`] and [`crate::error`] only; messages ([`crate::netlink`]) and the encoder
+//! ([`crate::writer`]) build on this module, never the other way round.
 
-use nom::{IResult, Parser};
+use crate::endian::{align, bytes_at, ByteOrder};
+use crate::error::Error;
 
-use crate::netlink::align;
-use crate::{ByteOrder, Error};
+mod field {
+    use core::ops::Range;
+    /// nla_len: the attribute's length, header included, padding excluded.
+    pub const LEN: Range<usize> = 0..2;
+    /// nla_type: the type and the NESTED / NET_BYTEORDER flags.
+    pub const TYPE: Range<usize> = 2..4;
+}
 
 /// Size of `struct nlattr`.
 pub const HEADER_LEN: usize = 4;
 /// NLA_F_NESTED: the value is itself an attribute area.
 pub const F_NESTED: u16 = 1 << 15;
-/// NLA_F_NET_BYTEORDER: integer values are big-endian, whatever the host.
+/// NLA_F_NET_BYTEORDER: the sender says the value is big-endian. The kernel's `nla_get_u32` and
+/// libnl ignore it (the attribute's policy decides the order), and so do the getters here.
 pub const F_NET_BYTEORDER: u16 = 1 << 14;
 /// The bits of `nla_type` that are the type.
 pub const TYPE_MASK: u16 = !(F_NESTED | F_NET_BYTEORDER);
@@ -27,54 +37,62 @@ pub struct Attr<'a> {
 
 impl<'a> Attr<'a> {
     /// The attribute type, flags masked off.
+    #[inline]
     pub fn kind(&self) -> u16 {
         self.kind
     }
 
     /// Whether NLA_F_NESTED was set.
+    #[inline]
     pub fn is_nested(&self) -> bool {
         self.flags & F_NESTED != 0
     }
 
+    /// Whether NLA_F_NET_BYTEORDER was set (the integer getters do not look at it).
+    #[inline]
+    pub fn is_net_byteorder(&self) -> bool {
+        self.flags & F_NET_BYTEORDER != 0
+    }
+
     /// The raw value (without padding).
+    #[inline]
     pub fn value(&self) -> &'a [u8] {
         self.value
     }
 
-    fn int_order(&self) -> ByteOrder {
-        if self.flags & F_NET_BYTEORDER != 0 {
-            ByteOrder::Big
-        } else {
-            self.order
-        }
-    }
-
+    #[inline]
     fn fixed<const N: usize>(&self) -> Result<[u8; N], Error> {
         <[u8; N]>::try_from(self.value).map_err(|_| Error::BadAttributeValue { kind: self.kind })
     }
 
     /// A u8 value (exactly 1 byte).
+    #[inline]
     pub fn u8(&self) -> Result<u8, Error> {
         Ok(u8::from_ne_bytes(self.fixed::<1>()?))
     }
 
-    /// A u16 value (exactly 2 bytes).
+    /// A u16 value (exactly 2 bytes), in the message's order.
+    #[inline]
     pub fn u16(&self) -> Result<u16, Error> {
-        Ok(self.int_order().u16(self.fixed()?))
+        Ok(self.order.u16(self.fixed()?))
     }
 
-    /// A u32 value (exactly 4 bytes).
+    /// A u32 value (exactly 4 bytes), in the message's order whatever NLA_F_NET_BYTEORDER says,
+    /// as `nla_get_u32` reads it.
+    #[inline]
     pub fn u32(&self) -> Result<u32, Error> {
-        Ok(self.int_order().u32(self.fixed()?))
+        Ok(self.order.u32(self.fixed()?))
     }
 
     /// A u64 value (exactly 8 bytes). The kernel keeps it 8-byte aligned by a PAD attribute
     /// before it where needed; that PAD is an attribute of its own and is simply skipped.
+    #[inline]
     pub fn u64(&self) -> Result<u64, Error> {
-        Ok(self.int_order().u64(self.fixed()?))
+        Ok(self.order.u64(self.fixed()?))
     }
 
     /// A flag attribute: present with no value.
+    #[inline]
     pub fn flag(&self) -> Result<(), Error> {
         if self.value.is_empty() {
             Ok(())
@@ -84,19 +102,30 @@ impl<'a> Attr<'a> {
     }
 
     /// A NUL-terminated name: the bytes before the first NUL. A value without NUL is malformed.
+    #[inline]
     pub fn cstr(&self) -> Result<&'a [u8], Error> {
         let end = self.value.iter().position(|&b| b == 0).ok_or(Error::BadAttributeValue { kind: self.kind })?;
         self.value.get(..end).ok_or(Error::BadAttributeValue { kind: self.kind })
     }
 
     /// The attributes nested in this one.
+    #[inline]
     pub fn nested(&self) -> Attrs<'a> {
         Attrs::new(self.value, self.order)
     }
 }
 
-fn attr_header(buf: &[u8], order: ByteOrder) -> IResult<&[u8], (u16, u16)> {
-    (order.p_u16(), order.p_u16()).parse(buf)
+/// Splits the attribute at the start of `rest` off: the attribute and what follows its padding.
+/// One length check for the header, one for the value; the last attribute of an area may come
+/// without its padding.
+#[inline(always)]
+fn split(rest: &[u8], order: ByteOrder) -> Option<(Attr<'_>, &[u8])> {
+    let h: &[u8; HEADER_LEN] = rest.first_chunk()?;
+    let len = usize::from(order.u16(bytes_at(h, field::LEN)));
+    let raw = order.u16(bytes_at(h, field::TYPE));
+    let value = rest.get(HEADER_LEN..len)?;
+    let attr = Attr { kind: raw & TYPE_MASK, flags: raw & !TYPE_MASK, value, order };
+    Some((attr, rest.get(align(len)..).unwrap_or(&[])))
 }
 
 /// Calls `f` for each attribute of `buf`, stopping at the first error (a malformed attribute, or
@@ -108,14 +137,16 @@ pub fn for_each<'a>(
     order: ByteOrder,
     mut f: impl FnMut(Attr<'a>) -> Result<(), Error>,
 ) -> Result<(), Error> {
-    while !rest.is_empty() {
-        let (_, (len, raw)) = attr_header(rest, order).map_err(|_| Error::BadAttributeLength)?;
-        let len = usize::from(len);
-        let value = rest.get(HEADER_LEN..len).ok_or(Error::BadAttributeLength)?;
-        f(Attr { kind: raw & TYPE_MASK, flags: raw & !TYPE_MASK, value, order })?;
-        rest = rest.get(align(len)..).unwrap_or(&[]);
+    while let Some((attr, next)) = split(rest, order) {
+        f(attr)?;
+        rest = next;
     }
-    Ok(())
+    // The walk stops at the end of the area, or before a malformed attribute: only the end is Ok.
+    if rest.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::BadAttributeLength)
+    }
 }
 
 /// Iterates an attribute area. A malformed attribute yields one error and ends the iteration.
@@ -128,6 +159,7 @@ pub struct Attrs<'a> {
 
 impl<'a> Attrs<'a> {
     /// Walks the attribute area `buf`.
+    #[inline]
     pub fn new(buf: &'a [u8], order: ByteOrder) -> Self {
         Attrs { rest: buf, order }
     }
@@ -149,19 +181,12 @@ impl<'a> Iterator for Attrs<'a> {
 
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
-        if self.rest.is_empty() {
-            return None;
-        }
-        let parsed = attr_header(self.rest, self.order).ok().and_then(|(_, (len, raw))| {
-            let len = usize::from(len);
-            let value = self.rest.get(HEADER_LEN..len)?;
-            Some((len, raw, value))
-        });
-        match parsed {
-            Some((len, raw, value)) => {
-                self.rest = self.rest.get(align(len)..).unwrap_or(&[]);
-                Some(Ok(Attr { kind: raw & TYPE_MASK, flags: raw & !TYPE_MASK, value, order: self.order }))
+        match split(self.rest, self.order) {
+            Some((attr, next)) => {
+                self.rest = next;
+                Some(Ok(attr))
             }
+            None if self.rest.is_empty() => None,
             None => {
                 self.rest = &[];
                 Some(Err(Error::BadAttributeLength))
@@ -209,13 +234,21 @@ mod tests {
     }
 
     #[test]
-    fn flags_are_masked_and_net_byteorder_honoured() {
+    fn flags_are_masked_and_net_byteorder_ignored_as_the_kernel_does() {
         let buf = [8, 0, 3, 0x40, 0, 0, 0, 9, 12, 0, 9, 0x80, 8, 0, 1, 0, 5, 0, 0, 0];
         let mut it = Attrs::new(&buf, LE);
         let a = it.next().unwrap().unwrap();
-        assert_eq!((a.kind(), a.u32()), (3, Ok(9)));
+        assert!(a.is_net_byteorder() && !a.is_nested());
+        // nla_get_u32 on a little-endian host reads 0x09000000, not 9
+        assert_eq!((a.kind(), a.u32()), (3, Ok(0x0900_0000)));
+        let be = Attrs::new(&[0, 8, 0x40, 3, 0, 0, 0, 9], ByteOrder::Big).next().unwrap().unwrap();
+        assert_eq!((be.kind(), be.u32()), (3, Ok(9)));
+        let w = Attrs::new(&[6, 0, 4, 0x40, 0x12, 0x34], LE).next().unwrap().unwrap();
+        assert_eq!(w.u16(), Ok(0x3412));
+        let q = Attrs::new(&[12, 0, 5, 0x40, 1, 0, 0, 0, 0, 0, 0, 0], LE).next().unwrap().unwrap();
+        assert_eq!(q.u64(), Ok(1));
         let n = it.next().unwrap().unwrap();
-        assert!(n.is_nested());
+        assert!(n.is_nested() && !n.is_net_byteorder());
         assert_eq!(n.kind(), 9);
         let inner: Vec<_> = n.nested().map(|a| a.unwrap().u32().unwrap()).collect();
         assert_eq!(inner, [5]);

@@ -105,6 +105,9 @@ pub struct Main {
     pub led: Option<Text>,
     /// `led_active_low`
     pub led_active_low: bool,
+    /// `rtnl_fallback`: with the ubus backend, when netifd keeps not carrying out a membership,
+    /// set the bridge port over rtnetlink (off by default: netifd owns its bridges).
+    pub rtnl_fallback: bool,
 }
 
 impl Default for Main {
@@ -122,6 +125,7 @@ impl Default for Main {
             state_file: text("/var/run/apwatch.state"),
             led: None,
             led_active_low: false,
+            rtnl_fallback: false,
         }
     }
 }
@@ -469,7 +473,7 @@ impl Parser {
 
     fn main_option(&mut self, line: u32, name: &[u8], v: &[u8], is_list: bool) -> Result<(), ConfigError> {
         let bad = |what| self.error(line, name, ErrorKind::BadValue(what), v);
-        const MAIN: [&[u8]; 8] = [
+        const MAIN: [&[u8]; 9] = [
             b"enabled",
             b"log_level",
             b"backend",
@@ -478,6 +482,7 @@ impl Parser {
             b"state_file",
             b"led",
             b"led_active_low",
+            b"rtnl_fallback",
         ];
         if !MAIN.contains(&name) {
             return Err(self.error(line, name, ErrorKind::UnknownOption, &[]));
@@ -488,6 +493,7 @@ impl Parser {
         match name {
             b"enabled" => self.config.main.enabled = parse_bool(v).ok_or_else(|| bad("0 or 1"))?,
             b"led_active_low" => self.config.main.led_active_low = parse_bool(v).ok_or_else(|| bad("0 or 1"))?,
+            b"rtnl_fallback" => self.config.main.rtnl_fallback = parse_bool(v).ok_or_else(|| bad("0 or 1"))?,
             b"log_level" => {
                 self.config.main.log_level = match v {
                     b"error" => LogLevel::Error,
@@ -742,6 +748,22 @@ config rule 'hex'
 \toption phy 'phy1'
 \toption ifname 'wlan1'
 ";
+
+    #[test]
+    fn rtnl_fallback_is_off_unless_asked_and_resolve_picks_the_backend() {
+        assert!(!parse(GOOD.as_bytes()).unwrap().main.rtnl_fallback);
+        let on = parse(b"config apwatch 'main'\n\toption rtnl_fallback '1'\n").unwrap();
+        assert!(on.main.rtnl_fallback);
+        let e = parse(b"config apwatch 'main'\n\toption rtnl_fallback 'yes please'\n").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "line 2: apwatch 'main', option 'rtnl_fallback': bad value \"yes please\": expected 0 or 1"
+        );
+        assert_eq!(BackendOption::Auto.resolve(true), Backend::Ubus);
+        assert_eq!(BackendOption::Auto.resolve(false), Backend::Rtnl);
+        assert_eq!(BackendOption::Rtnl.resolve(true), Backend::Rtnl);
+        assert_eq!(BackendOption::Ubus.resolve(false), Backend::Ubus);
+    }
 
     #[test]
     fn a_good_file() {

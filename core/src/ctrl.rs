@@ -2,9 +2,10 @@
 //! multicast groups ("mlme", "config", …) to group ids.
 
 use crate::attr::{Attr, Attrs};
+use crate::endian::ByteOrder;
+use crate::error::{EncodeError, Error};
 use crate::genl::{self, GenlMessage};
 use crate::netlink::flags;
-use crate::{ByteOrder, EncodeError, Error};
 
 /// Controller commands.
 pub mod cmd {

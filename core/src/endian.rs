@@ -1,8 +1,26 @@
-//! Byte order of netlink integers. Netlink is host order; captures are whatever host recorded
-//! them, so the order is a parameter, never an assumption.
+//! The bottom of the wire layer: the byte order of netlink integers and netlink's 4-byte
+//! alignment. Netlink is host order; captures are whatever host recorded them, so the order is
+//! a parameter, never an assumption. Nothing here imports another module of core.
+
+use core::ops::Range;
 
 use nom::error::{ErrorKind, ParseError};
 use nom::{IResult, Parser};
+
+/// Rounds a length up to netlink's 4-byte alignment (NLMSG_ALIGN, NLA_ALIGN); saturating, so it
+/// never overflows.
+#[inline]
+pub fn align(len: usize) -> usize {
+    len.saturating_add(3) & !3
+}
+
+/// The `N` bytes of `range` in a header that has already been length-checked (`first_chunk`).
+/// Offsets and sizes are constants, so the compiler folds this check away; a range of the
+/// wrong size would read zeros, which every header's round-trip test would show.
+#[inline(always)]
+pub(crate) fn bytes_at<const N: usize, const M: usize>(header: &[u8; M], range: Range<usize>) -> [u8; N] {
+    header.get(range).and_then(|b| <[u8; N]>::try_from(b).ok()).unwrap_or([0; N])
+}
 
 /// The byte order of the integers in a netlink buffer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -47,6 +65,7 @@ impl ByteOrder {
     }
 
     /// Encodes a u16 in this order.
+    #[inline]
     pub fn u16_bytes(self, v: u16) -> [u8; 2] {
         match self {
             ByteOrder::Little => v.to_le_bytes(),
@@ -55,6 +74,7 @@ impl ByteOrder {
     }
 
     /// Encodes a u32 in this order.
+    #[inline]
     pub fn u32_bytes(self, v: u32) -> [u8; 4] {
         match self {
             ByteOrder::Little => v.to_le_bytes(),
@@ -63,6 +83,7 @@ impl ByteOrder {
     }
 
     /// Encodes a u64 in this order.
+    #[inline]
     pub fn u64_bytes(self, v: u64) -> [u8; 8] {
         match self {
             ByteOrder::Little => v.to_le_bytes(),
@@ -121,6 +142,23 @@ mod tests {
         assert_eq!(ByteOrder::Little.u32_bytes(1), [1, 0, 0, 0]);
         assert_eq!(ByteOrder::Big.u32_bytes(1), [0, 0, 0, 1]);
         assert_eq!(ByteOrder::NATIVE.u32_bytes(1), 1u32.to_ne_bytes());
+    }
+
+    #[test]
+    fn align_rounds_up_to_four_and_saturates() {
+        let got: std::vec::Vec<usize> = (0..=9).map(align).collect();
+        assert_eq!(got, [0, 4, 4, 4, 4, 8, 8, 8, 8, 12]);
+        assert_eq!(align(usize::MAX), usize::MAX & !3);
+    }
+
+    #[test]
+    fn bytes_at_fixed_offsets_of_a_checked_header() {
+        let h = [1u8, 2, 3, 4, 5, 6];
+        assert_eq!(bytes_at::<4, 6>(&h, 0..4), [1, 2, 3, 4]);
+        assert_eq!(bytes_at::<2, 6>(&h, 4..6), [5, 6]);
+        // a range that does not fit is zeros, never a panic
+        assert_eq!(bytes_at::<2, 6>(&h, 5..7), [0, 0]);
+        assert_eq!(bytes_at::<4, 6>(&h, 4..6), [0; 4]);
     }
 
     #[test]

@@ -1,12 +1,10 @@
 //! Generic netlink: the `genlmsghdr` after the nlmsghdr, and the attribute area after it.
 
-use nom::number::complete::u8 as nom_u8;
-use nom::Parser;
-
 use crate::attr::Attrs;
+use crate::endian::ByteOrder;
+use crate::error::{EncodeError, Error};
 use crate::netlink::Message;
 use crate::writer::MessageWriter;
-use crate::{ByteOrder, EncodeError, Error};
 
 /// Size of `struct genlmsghdr`.
 pub const HEADER_LEN: usize = 4;
@@ -30,16 +28,19 @@ pub struct GenlMessage<'a> {
 }
 
 impl<'a> GenlMessage<'a> {
-    /// Decodes the genl part of `msg`.
+    /// Decodes the genl part of `msg`: `cmd`, `version`, two reserved bytes, then attributes.
     #[inline]
     pub fn parse(msg: &Message<'a>) -> Result<Self, Error> {
-        let (rest, (cmd, version)) =
-            (nom_u8::<_, nom::error::Error<&[u8]>>, nom_u8).parse(msg.payload).map_err(|_| Error::Truncated)?;
-        let attrs = rest.get(2..).ok_or(Error::Truncated)?;
-        Ok(GenlMessage { family: msg.header.kind, cmd, version, attrs, order: msg.order })
+        match *msg.payload {
+            [cmd, version, _, _, ref attrs @ ..] => {
+                Ok(GenlMessage { family: msg.header.kind, cmd, version, attrs, order: msg.order })
+            }
+            _ => Err(Error::Truncated),
+        }
     }
 
     /// Iterates the attributes.
+    #[inline]
     pub fn attrs(&self) -> Attrs<'a> {
         Attrs::new(self.attrs, self.order)
     }

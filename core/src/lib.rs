@@ -1,19 +1,25 @@
 //! apwatch-core: everything apwatch decides from bytes, with no I/O and no allocation.
 //!
 //! The wire layer follows smoltcp's `wire`: each protocol has a checked view over a borrowed
-//! buffer and a typed representation, parsed with `nom` (no `alloc`). Byte order is a parameter
+//! buffer and a typed representation (no `alloc`). Fixed headers are length-checked once and
+//! then read at fixed offsets; `nom` parses the rest. Byte order is a parameter
 //! ([`ByteOrder`]): netlink is host order, and recorded captures are decoded as what they were
-//! recorded in, on every target.
+//! recorded in, on every target. The hot path (message, attribute, genl and nl80211 decoding)
+//! is `#[inline]`, so a crate using core compiles it with its byte order known, LTO or not.
 //!
-//! - [`netlink`]: the nlmsghdr stream, NLMSG_ERROR/DONE/OVERRUN.
+//! Modules, each importing only those listed before it (the module graph is a DAG):
+//! - [`endian`], [`error`], [`limits`]: byte order and alignment, the error types, capacities.
 //! - [`attr`]: netlink attributes (nested, flags, typed getters).
-//! - [`genl`], [`ctrl`]: generic netlink and family/multicast-group resolution.
-//! - [`nl80211`], [`ssid`]: typed nl80211 events and interface records.
-//! - [`rtnl`]: rtnetlink link and address messages.
+//! - [`netlink`]: the nlmsghdr stream, NLMSG_ERROR/DONE/OVERRUN.
 //! - [`writer`]: the request encoder every `emit`/request function uses.
+//! - [`genl`], [`ctrl`]: generic netlink and family/multicast-group resolution.
+//! - [`escape`], [`ssid`], [`nl80211`]: typed nl80211 events and interface records.
+//! - [`rtnl`]: rtnetlink link and address messages.
 //! - [`uci`], [`config`]: the UCI syntax and apwatch's configuration schema.
 //! - [`policy`], [`dnsmasq`], [`pipeline`]: observed APs + rules → actions, DHCP drop-ins,
 //!   and the bounded event queue shared by firmware and agent.
+//!
+//! Core does not log: every failure is a typed [`Error`] for the caller to report.
 #![no_std]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -22,9 +28,6 @@
 
 #[cfg(test)]
 extern crate std;
-
-#[macro_use]
-mod fmt;
 
 pub mod attr;
 pub mod blob;
@@ -35,6 +38,7 @@ pub mod endian;
 pub mod error;
 pub mod escape;
 pub mod genl;
+pub mod limits;
 pub mod netlink;
 pub mod nl80211;
 pub mod pipeline;

@@ -1,10 +1,24 @@
 //! The netlink message stream: `nlmsghdr` framing, NLMSG_ERROR (with extended ACK), NLMSG_DONE,
 //! NLMSG_OVERRUN. A receive buffer holds several messages; [`Messages`] walks them.
+//!
+//! Builds on [`crate::endian`], [`crate::error`] and [`crate::attr`] (the extended-ACK
+//! attributes); the encoder ([`crate::writer`]) builds on this module.
 
-use nom::{IResult, Parser};
+use nom::Parser;
 
 use crate::attr::Attrs;
-use crate::{ByteOrder, EncodeError, Error};
+use crate::endian::{bytes_at, ByteOrder};
+use crate::error::{EncodeError, Error};
+
+/// Where each field of `struct nlmsghdr` lies.
+mod field {
+    use core::ops::Range;
+    pub const LEN: Range<usize> = 0..4;
+    pub const TYPE: Range<usize> = 4..6;
+    pub const FLAGS: Range<usize> = 6..8;
+    pub const SEQ: Range<usize> = 8..12;
+    pub const PID: Range<usize> = 12..16;
+}
 
 /// Size of `struct nlmsghdr`.
 pub const HEADER_LEN: usize = 16;
@@ -45,10 +59,7 @@ pub mod flags {
     pub const ACK_TLVS: u16 = 0x200;
 }
 
-/// Rounds a length up to netlink's 4-byte alignment (saturating: never overflows).
-pub fn align(len: usize) -> usize {
-    len.saturating_add(3) & !3
-}
+pub use crate::endian::align;
 
 /// `struct nlmsghdr`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -66,29 +77,35 @@ pub struct Header {
     pub pid: u32,
 }
 
-type Fields = (u32, u16, u16, u32, u32);
-
-fn header_fields(buf: &[u8], order: ByteOrder) -> IResult<&[u8], Fields> {
-    (order.p_u32(), order.p_u16(), order.p_u16(), order.p_u32(), order.p_u32()).parse(buf)
-}
-
 impl Header {
-    /// Reads a header from the start of `buf`.
+    /// Reads a header from the start of `buf`: one length check, then fixed offsets.
     #[inline]
     pub fn parse(buf: &[u8], order: ByteOrder) -> Result<Header, Error> {
-        let (_, (len, kind, flags, seq, pid)) = header_fields(buf, order).map_err(|_| Error::Truncated)?;
-        Ok(Header { len, kind, flags, seq, pid })
+        let h: &[u8; HEADER_LEN] = buf.first_chunk().ok_or(Error::Truncated)?;
+        Ok(Header {
+            len: order.u32(bytes_at(h, field::LEN)),
+            kind: order.u16(bytes_at(h, field::TYPE)),
+            flags: order.u16(bytes_at(h, field::FLAGS)),
+            seq: order.u32(bytes_at(h, field::SEQ)),
+            pid: order.u32(bytes_at(h, field::PID)),
+        })
     }
 
     /// Writes this header into the first 16 bytes of `buf`.
     pub fn emit(&self, buf: &mut [u8], order: ByteOrder) -> Result<(), EncodeError> {
-        let out = buf.get_mut(..HEADER_LEN).ok_or(EncodeError::BufferTooSmall)?;
-        let mut w = crate::writer::Cursor::new(out);
-        w.put(&order.u32_bytes(self.len))?;
-        w.put(&order.u16_bytes(self.kind))?;
-        w.put(&order.u16_bytes(self.flags))?;
-        w.put(&order.u32_bytes(self.seq))?;
-        w.put(&order.u32_bytes(self.pid))?;
+        let h: &mut [u8; HEADER_LEN] = buf.first_chunk_mut().ok_or(EncodeError::BufferTooSmall)?;
+        let fields: [(_, &[u8]); 5] = [
+            (field::LEN, &order.u32_bytes(self.len)),
+            (field::TYPE, &order.u16_bytes(self.kind)),
+            (field::FLAGS, &order.u16_bytes(self.flags)),
+            (field::SEQ, &order.u32_bytes(self.seq)),
+            (field::PID, &order.u32_bytes(self.pid)),
+        ];
+        for (range, bytes) in fields {
+            for (out, b) in h.get_mut(range).unwrap_or_default().iter_mut().zip(bytes) {
+                *out = *b;
+            }
+        }
         Ok(())
     }
 }
@@ -137,6 +154,7 @@ impl<'a> Message<'a> {
     }
 
     /// The kind of message.
+    #[inline]
     pub fn kind(&self) -> MessageKind {
         match self.header.kind {
             kind::NOOP => MessageKind::Noop,
@@ -217,6 +235,7 @@ pub struct Messages<'a> {
 
 impl<'a> Messages<'a> {
     /// Walks `buf`, decoding integers in `order`.
+    #[inline]
     pub fn new(buf: &'a [u8], order: ByteOrder) -> Self {
         Messages { rest: buf, order }
     }
@@ -227,14 +246,13 @@ impl<'a> Iterator for Messages<'a> {
 
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
-        if self.rest.is_empty() {
-            return None;
-        }
         match Message::parse(self.rest, self.order) {
             Ok((msg, rest)) => {
                 self.rest = rest;
                 Some(Ok(msg))
             }
+            // Only a failed parse can be the end: the check stays off the path of every message.
+            Err(_) if self.rest.is_empty() => None,
             Err(e) => {
                 self.rest = &[];
                 Some(Err(e))

@@ -2,12 +2,17 @@
 //!
 //! Numbers from `include/uapi/linux/nl80211.h` (linux-libc-dev 6.1.187; unchanged in 6.12, and
 //! checked against captures from a 6.12 kernel). START_AP is multicast on "mlme" since 6.3.
+//!
+//! Each kind of event reads only the attributes it carries into its type, each checked
+//! exactly; the others are skipped unread, as the kernel's own parsers skip what a command's
+//! policy does not name, so a malformed attribute an event does not use cannot cost the event.
 
 use crate::attr::for_each as for_each_attr;
+use crate::endian::ByteOrder;
+use crate::error::{EncodeError, Error};
 use crate::genl::{self, GenlMessage};
 use crate::netlink::flags;
 use crate::ssid::SsidRef;
-use crate::{ByteOrder, EncodeError, Error};
 
 /// Commands (`enum nl80211_commands`).
 pub mod cmd {
@@ -147,7 +152,32 @@ impl IfType {
     }
 }
 
-/// Every attribute apwatch reads, gathered in one pass over a message.
+/// Which attributes each kind of event reads (bits of [`Fields::parse`]'s `WANT`).
+mod want {
+    pub const WIPHY: u16 = 1 << 0;
+    pub const IFINDEX: u16 = 1 << 1;
+    pub const IFNAME: u16 = 1 << 2;
+    pub const IFTYPE: u16 = 1 << 3;
+    pub const MAC: u16 = 1 << 4;
+    pub const FREQ: u16 = 1 << 5;
+    pub const SSID: u16 = 1 << 6;
+    pub const WDEV: u16 = 1 << 7;
+    pub const LINK_ID: u16 = 1 << 8;
+
+    /// [`super::ApEvent`]
+    pub const AP: u16 = WIPHY | IFINDEX | WDEV | SSID | LINK_ID;
+    /// [`super::Interface`]
+    pub const INTERFACE: u16 = IFINDEX | IFNAME | IFTYPE | WIPHY | WDEV | MAC | SSID;
+    /// [`super::StationEvent`]
+    pub const STATION: u16 = IFINDEX | MAC;
+    /// [`super::ChannelSwitch`]
+    pub const CH_SWITCH: u16 = IFINDEX | WIPHY | FREQ | LINK_ID;
+    /// [`super::Event::Unknown`]
+    pub const UNKNOWN: u16 = IFINDEX;
+}
+
+/// The attributes one kind of event reads, gathered in one pass over a message. `WANT` is a
+/// constant per event, so each event gets its own loop with only its own arms.
 #[derive(Clone, Copy, Default, Debug)]
 struct Fields<'a> {
     wiphy: Option<u32>,
@@ -162,24 +192,25 @@ struct Fields<'a> {
 }
 
 impl<'a> Fields<'a> {
-    #[inline]
-    fn parse(attrs: &'a [u8], order: ByteOrder) -> Result<Self, Error> {
+    #[inline(always)]
+    fn parse<const WANT: u16>(attrs: &'a [u8], order: ByteOrder) -> Result<Self, Error> {
+        let wants = |bit: u16| WANT & bit != 0;
         let mut f = Fields::default();
         for_each_attr(attrs, order, |a| {
             match a.kind() {
-                attr::WIPHY => f.wiphy = Some(a.u32()?),
-                attr::IFINDEX => f.ifindex = Some(a.u32()?),
-                attr::IFNAME => f.ifname = Some(a.cstr()?),
-                attr::IFTYPE => f.iftype = Some(a.u32()?),
-                attr::MAC => {
+                attr::WIPHY if wants(want::WIPHY) => f.wiphy = Some(a.u32()?),
+                attr::IFINDEX if wants(want::IFINDEX) => f.ifindex = Some(a.u32()?),
+                attr::IFNAME if wants(want::IFNAME) => f.ifname = Some(a.cstr()?),
+                attr::IFTYPE if wants(want::IFTYPE) => f.iftype = Some(a.u32()?),
+                attr::MAC if wants(want::MAC) => {
                     let mac =
                         <[u8; 6]>::try_from(a.value()).map_err(|_| Error::BadAttributeValue { kind: attr::MAC })?;
                     f.mac = Some(mac);
                 }
-                attr::WIPHY_FREQ => f.freq = Some(a.u32()?),
-                attr::SSID => f.ssid = Some(SsidRef::new(a.value())?),
-                attr::WDEV => f.wdev = Some(a.u64()?),
-                attr::MLO_LINK_ID => f.link_id = Some(a.u8()?),
+                attr::WIPHY_FREQ if wants(want::FREQ) => f.freq = Some(a.u32()?),
+                attr::SSID if wants(want::SSID) => f.ssid = ssid(a.value())?,
+                attr::WDEV if wants(want::WDEV) => f.wdev = Some(a.u64()?),
+                attr::MLO_LINK_ID if wants(want::LINK_ID) => f.link_id = Some(a.u8()?),
                 _ => {}
             }
             Ok(())
@@ -187,8 +218,21 @@ impl<'a> Fields<'a> {
         Ok(f)
     }
 
+    #[inline]
     fn ifindex(&self) -> Result<u32, Error> {
         self.ifindex.ok_or(Error::MissingAttribute { kind: attr::IFINDEX })
+    }
+}
+
+/// An SSID attribute: 1..=32 bytes, or empty, which is no SSID. The kernel puts
+/// NL80211_ATTR_SSID only when `ssid_len > 0`, so an empty one can only mean what an absent one
+/// means; over 32 bytes is malformed.
+#[inline]
+fn ssid(value: &[u8]) -> Result<Option<SsidRef<'_>>, Error> {
+    if value.is_empty() {
+        Ok(None)
+    } else {
+        SsidRef::new(value).map(Some)
     }
 }
 
@@ -202,7 +246,9 @@ pub struct ApEvent<'a> {
     pub ifindex: u32,
     /// The wireless device id.
     pub wdev: Option<u64>,
-    /// The SSID (START_AP only; absent when empty).
+    /// The SSID (START_AP only). `None` when the attribute is absent *or empty*: the kernel
+    /// sends NL80211_ATTR_SSID only when the SSID is 1 byte or longer, so an empty one means
+    /// what an absent one means. More than 32 bytes makes the event an error ([`Error::BadSsid`]).
     pub ssid: Option<SsidRef<'a>>,
     /// The MLO link (MLO APs only).
     pub link_id: Option<u8>,
@@ -224,16 +270,19 @@ pub struct Interface<'a> {
     pub wdev: Option<u64>,
     /// The MAC address.
     pub mac: Option<[u8; 6]>,
-    /// The SSID the interface serves (AP) or is connected to; absent when none.
+    /// The SSID the interface serves (AP) or is connected to; `None` when absent or empty, as
+    /// for [`ApEvent::ssid`].
     pub ssid: Option<SsidRef<'a>>,
 }
 
 impl<'a> Interface<'a> {
     /// Decodes a GET_INTERFACE reply or NEW/SET/DEL_INTERFACE event.
+    #[inline]
     pub fn parse(msg: &GenlMessage<'a>) -> Result<Self, Error> {
-        Ok(Interface::from_fields(Fields::parse(msg.attrs, msg.order)?))
+        Ok(Interface::from_fields(Fields::parse::<{ want::INTERFACE }>(msg.attrs, msg.order)?))
     }
 
+    #[inline]
     fn from_fields(f: Fields<'a>) -> Self {
         Interface {
             ifindex: f.ifindex,
@@ -353,31 +402,51 @@ impl<'a> Event<'a> {
     /// Decodes an nl80211 message (the caller has checked the family id).
     #[inline]
     pub fn parse(msg: &GenlMessage<'a>) -> Result<Self, Error> {
-        let f = Fields::parse(msg.attrs, msg.order)?;
-        let ap = |f: &Fields<'a>| -> Result<ApEvent<'a>, Error> {
-            Ok(ApEvent { wiphy: f.wiphy, ifindex: f.ifindex()?, wdev: f.wdev, ssid: f.ssid, link_id: f.link_id })
-        };
-        let sta =
-            |f: &Fields<'a>| -> Result<StationEvent, Error> { Ok(StationEvent { ifindex: f.ifindex()?, mac: f.mac }) };
-        Ok(match msg.cmd {
-            cmd::START_AP => Event::StartAp(ap(&f)?),
-            cmd::STOP_AP => Event::StopAp(ap(&f)?),
-            cmd::NEW_INTERFACE => Event::NewInterface(Interface::from_fields(f)),
-            cmd::SET_INTERFACE => Event::SetInterface(Interface::from_fields(f)),
-            cmd::DEL_INTERFACE => Event::DelInterface(Interface::from_fields(f)),
-            cmd::NEW_STATION => Event::NewStation(sta(&f)?),
-            cmd::DEL_STATION => Event::DelStation(sta(&f)?),
-            cmd::CH_SWITCH_NOTIFY => Event::ChannelSwitch(ChannelSwitch {
-                ifindex: f.ifindex()?,
-                wiphy: f.wiphy,
-                freq: f.freq,
-                link_id: f.link_id,
-            }),
-            other => Event::Unknown { cmd: other, ifindex: f.ifindex },
+        // One arm per kind of event, not per command: each attribute loop is compiled once.
+        let (attrs, order, cmd) = (msg.attrs, msg.order, msg.cmd);
+        Ok(match cmd {
+            cmd::START_AP | cmd::STOP_AP => {
+                let f = Fields::parse::<{ want::AP }>(attrs, order)?;
+                let e =
+                    ApEvent { wiphy: f.wiphy, ifindex: f.ifindex()?, wdev: f.wdev, ssid: f.ssid, link_id: f.link_id };
+                if cmd == cmd::START_AP {
+                    Event::StartAp(e)
+                } else {
+                    Event::StopAp(e)
+                }
+            }
+            cmd::NEW_INTERFACE | cmd::SET_INTERFACE | cmd::DEL_INTERFACE => {
+                let i = Interface::from_fields(Fields::parse::<{ want::INTERFACE }>(attrs, order)?);
+                match cmd {
+                    cmd::NEW_INTERFACE => Event::NewInterface(i),
+                    cmd::SET_INTERFACE => Event::SetInterface(i),
+                    _ => Event::DelInterface(i),
+                }
+            }
+            cmd::NEW_STATION | cmd::DEL_STATION => {
+                let f = Fields::parse::<{ want::STATION }>(attrs, order)?;
+                let s = StationEvent { ifindex: f.ifindex()?, mac: f.mac };
+                if cmd == cmd::NEW_STATION {
+                    Event::NewStation(s)
+                } else {
+                    Event::DelStation(s)
+                }
+            }
+            cmd::CH_SWITCH_NOTIFY => {
+                let f = Fields::parse::<{ want::CH_SWITCH }>(attrs, order)?;
+                Event::ChannelSwitch(ChannelSwitch {
+                    ifindex: f.ifindex()?,
+                    wiphy: f.wiphy,
+                    freq: f.freq,
+                    link_id: f.link_id,
+                })
+            }
+            other => Event::Unknown { cmd: other, ifindex: Fields::parse::<{ want::UNKNOWN }>(attrs, order)?.ifindex },
         })
     }
 
     /// The netdev the event is about, if any.
+    #[inline]
     pub fn ifindex(&self) -> Option<u32> {
         match self {
             Event::StartAp(e) | Event::StopAp(e) => Some(e.ifindex),
@@ -595,6 +664,147 @@ mod tests {
         cut[0] = 52;
         let (m, _) = Message::parse(&cut, LE).unwrap();
         assert_eq!(Event::parse(&GenlMessage::parse(&m).unwrap()), Err(Error::BadAttributeLength));
+    }
+
+    /// Decodes what `build` writes into `buf` after a genl header for `cmd`.
+    fn decode_built<'b>(
+        buf: &'b mut [u8; 256],
+        cmd: u8,
+        build: impl FnOnce(&mut crate::writer::MessageWriter<'_>),
+    ) -> Result<Event<'b>, Error> {
+        let mut w = genl::request(buf, LE, 0x23, 0, 0, cmd, 1).unwrap();
+        build(&mut w);
+        let n = w.finish().unwrap();
+        let buf: &'b [u8] = buf;
+        let (m, _) = Message::parse(&buf[..n], LE).unwrap();
+        Event::parse(&GenlMessage::parse(&m).unwrap())
+    }
+
+    #[test]
+    fn attributes_an_event_does_not_use_cannot_cost_it() {
+        let mut b = [0u8; 256];
+        let ap = ApEvent {
+            wiphy: Some(0),
+            ifindex: 2,
+            wdev: None,
+            ssid: Some(SsidRef::new(b"foo").unwrap()),
+            link_id: None,
+        };
+        // START_AP with a malformed IFNAME (no NUL), IFTYPE (3 bytes), MAC (5 bytes), FREQ (2 bytes)
+        let got = decode_built(&mut b, cmd::START_AP, |w| {
+            w.attr_u32(attr::WIPHY, 0).unwrap();
+            w.attr(attr::IFNAME, b"wlan0").unwrap();
+            w.attr_u32(attr::IFINDEX, 2).unwrap();
+            w.attr(attr::IFTYPE, &[3, 0, 0]).unwrap();
+            w.attr(attr::MAC, &[2, 0, 0, 0, 0]).unwrap();
+            w.attr(attr::WIPHY_FREQ, &[0x6c, 0x09]).unwrap();
+            w.attr(attr::SSID, b"foo").unwrap();
+        });
+        assert_eq!(got, Ok(Event::StartAp(ap)));
+        // a station event with a malformed SSID, WDEV and IFNAME
+        let got = decode_built(&mut b, cmd::NEW_STATION, |w| {
+            w.attr_u32(attr::IFINDEX, 2).unwrap();
+            w.attr(attr::MAC, &[2, 0, 0, 0, 1, 0]).unwrap();
+            w.attr(attr::SSID, &[b'x'; 40]).unwrap();
+            w.attr(attr::WDEV, &[1, 0, 0, 0]).unwrap();
+            w.attr(attr::IFNAME, b"x").unwrap();
+        });
+        assert_eq!(got, Ok(Event::NewStation(StationEvent { ifindex: 2, mac: Some([2, 0, 0, 0, 1, 0]) })));
+        // an unknown command reads only IFINDEX
+        let got = decode_built(&mut b, 99, |w| {
+            w.attr(attr::WIPHY, &[0]).unwrap();
+            w.attr_u32(attr::IFINDEX, 7).unwrap();
+            w.attr(attr::MLO_LINK_ID, &[0, 0]).unwrap();
+        });
+        assert_eq!(got, Ok(Event::Unknown { cmd: 99, ifindex: Some(7) }));
+        // a channel switch does not read the SSID or MAC
+        let got = decode_built(&mut b, cmd::CH_SWITCH_NOTIFY, |w| {
+            w.attr_u32(attr::IFINDEX, 2).unwrap();
+            w.attr_u32(attr::WIPHY_FREQ, 2437).unwrap();
+            w.attr(attr::SSID, &[]).unwrap();
+            w.attr(attr::MAC, &[1]).unwrap();
+        });
+        assert_eq!(
+            got,
+            Ok(Event::ChannelSwitch(ChannelSwitch { ifindex: 2, wiphy: None, freq: Some(2437), link_id: None }))
+        );
+    }
+
+    #[test]
+    fn attributes_an_event_uses_stay_strict() {
+        let mut b = [0u8; 256];
+        // the same malformed IFNAME costs an interface record, which carries the name
+        let got = decode_built(&mut b, cmd::NEW_INTERFACE, |w| {
+            w.attr_u32(attr::IFINDEX, 2).unwrap();
+            w.attr(attr::IFNAME, b"wlan0").unwrap();
+        });
+        assert_eq!(got, Err(Error::BadAttributeValue { kind: attr::IFNAME }));
+        let used: [(u8, u16, &[u8], Error); 7] = [
+            (cmd::START_AP, attr::WIPHY, &[0, 0], Error::BadAttributeValue { kind: attr::WIPHY }),
+            (cmd::START_AP, attr::WDEV, &[1, 0, 0, 0], Error::BadAttributeValue { kind: attr::WDEV }),
+            (cmd::STOP_AP, attr::MLO_LINK_ID, &[0, 0], Error::BadAttributeValue { kind: attr::MLO_LINK_ID }),
+            (cmd::START_AP, attr::SSID, &[b'x'; 33], Error::BadSsid),
+            (cmd::SET_INTERFACE, attr::IFTYPE, &[3, 0, 0], Error::BadAttributeValue { kind: attr::IFTYPE }),
+            (cmd::DEL_STATION, attr::MAC, &[2, 0, 0, 0, 0], Error::BadAttributeValue { kind: attr::MAC }),
+            (cmd::CH_SWITCH_NOTIFY, attr::WIPHY_FREQ, &[1], Error::BadAttributeValue { kind: attr::WIPHY_FREQ }),
+        ];
+        for (c, kind, value, err) in used {
+            let got = decode_built(&mut b, c, |w| {
+                w.attr_u32(attr::IFINDEX, 2).unwrap();
+                w.attr(kind, value).unwrap();
+            });
+            assert_eq!(got, Err(err), "cmd {c} attribute {kind}");
+        }
+        // a broken attribute length anywhere leaves no way to walk on: an error for every event
+        for c in [cmd::START_AP, cmd::NEW_STATION, 99] {
+            let got = decode_built(&mut b, c, |w| {
+                w.attr_u32(attr::IFINDEX, 2).unwrap();
+                w.bytes(&[9, 0, 4, 0, b'w']).unwrap();
+            });
+            assert_eq!(got, Err(Error::BadAttributeLength), "cmd {c}");
+        }
+    }
+
+    #[test]
+    fn an_empty_ssid_is_no_ssid() {
+        let mut b = [0u8; 256];
+        let got = decode_built(&mut b, cmd::START_AP, |w| {
+            w.attr_u32(attr::IFINDEX, 2).unwrap();
+            w.attr(attr::SSID, &[]).unwrap();
+        });
+        assert_eq!(got, Ok(Event::StartAp(ApEvent { wiphy: None, ifindex: 2, wdev: None, ssid: None, link_id: None })));
+        let got = decode_built(&mut b, cmd::NEW_INTERFACE, |w| {
+            w.attr_u32(attr::IFINDEX, 2).unwrap();
+            w.attr_u32(attr::IFTYPE, 3).unwrap();
+            w.attr(attr::SSID, &[]).unwrap();
+        });
+        match got {
+            Ok(Event::NewInterface(i)) => assert_eq!((i.iftype, i.ssid), (Some(IfType::Ap), None)),
+            other => panic!("{other:?}"),
+        }
+        // the longest SSID still decodes; one byte more is malformed (above)
+        let got = decode_built(&mut b, cmd::START_AP, |w| {
+            w.attr_u32(attr::IFINDEX, 2).unwrap();
+            w.attr(attr::SSID, &[b'x'; 32]).unwrap();
+        });
+        assert!(matches!(got, Ok(Event::StartAp(ApEvent { ssid: Some(s), .. })) if s.as_bytes() == [b'x'; 32]));
+    }
+
+    #[test]
+    fn net_byteorder_on_an_integer_is_ignored_as_the_kernel_does() {
+        // IFINDEX 2 in host order with NLA_F_NET_BYTEORDER set: nla_get_u32 reads 2
+        for order in [ByteOrder::Little, ByteOrder::Big] {
+            let mut buf = [0u8; 64];
+            let mut w = genl::request(&mut buf, order, 0x23, 0, 0, cmd::STOP_AP, 1).unwrap();
+            w.attr_u32(attr::IFINDEX | crate::attr::F_NET_BYTEORDER, 2).unwrap();
+            w.attr_u32(attr::WIPHY | crate::attr::F_NET_BYTEORDER, 0x0102_0304).unwrap();
+            let n = w.finish().unwrap();
+            let (m, _) = Message::parse(&buf[..n], order).unwrap();
+            match Event::parse(&GenlMessage::parse(&m).unwrap()) {
+                Ok(Event::StopAp(e)) => assert_eq!((e.ifindex, e.wiphy), (2, Some(0x0102_0304))),
+                other => panic!("{other:?}"),
+            }
+        }
     }
 
     #[test]

@@ -7,7 +7,7 @@ use embassy_sync::blocking_mutex::raw::RawMutex;
 use embassy_sync::channel::Channel;
 use embassy_sync::signal::Signal;
 
-use crate::policy::MAX_IFACES;
+use crate::limits::MAX_IFACES;
 
 /// Something changed; what the kernel says now must be asked again.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

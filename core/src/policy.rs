@@ -14,8 +14,7 @@ use crate::dnsmasq;
 use crate::nl80211::{ApEvent, IfType, Interface};
 use crate::ssid::Ssid;
 
-/// Most wireless interfaces tracked.
-pub const MAX_IFACES: usize = 32;
+pub use crate::limits::MAX_IFACES;
 
 /// A wireless interface as observed: the owned record of nl80211's GET_INTERFACE (or an event),
 /// with rtnetlink's master filled in by whoever holds the links.
@@ -114,16 +113,29 @@ pub struct Target {
     pub network: Option<Name>,
 }
 
+/// What netifd says a network's device is (`ubus call network.interface.<net> status`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct NetworkDevice {
+    /// The netifd network.
+    pub network: Name,
+    /// Its device, when it has one; `None`: netifd would adopt an added netdev as the network's
+    /// main device (and give it the network's address), so apwatch adds nothing to it.
+    pub device: Option<IfName>,
+}
+
 /// The target of `rule` under `backend`: rtnl needs `bridge`; ubus needs `network`, and its bridge
-/// is `bridge` or netifd's `br-<network>`.
-pub fn target(rule: &Rule, backend: Backend) -> Option<Target> {
+/// is `bridge`, else the device netifd reports for the network (`networks`), else netifd's
+/// usual `br-<network>` while netifd has not been asked yet.
+pub fn target(rule: &Rule, backend: Backend, networks: &[NetworkDevice]) -> Option<Target> {
     match backend {
         Backend::Rtnl => Some(Target { bridge: rule.bridge.clone()?, network: None }),
         Backend::Ubus => {
             let network = rule.network.clone()?;
-            let bridge = match &rule.bridge {
-                Some(b) => b.clone(),
-                None => {
+            let bridge = match (&rule.bridge, networks.iter().find(|n| n.network == network)) {
+                (Some(b), _) => b.clone(),
+                (None, Some(n)) => n.device.clone()?,
+                (None, None) => {
                     let mut s = IfName::new();
                     write!(s, "br-{network}").ok()?;
                     s
@@ -225,12 +237,18 @@ impl Plan {
 
 /// Decides the plan for `ifaces` (at most [`MAX_IFACES`] are considered) under `rules`.
 pub fn reconcile(ifaces: &[Iface], rules: &[Rule], backend: Backend) -> Plan {
+    reconcile_with(ifaces, rules, backend, &[])
+}
+
+/// [`reconcile`], with what netifd reported about the rules' networks (ubus backend).
+pub fn reconcile_with(ifaces: &[Iface], rules: &[Rule], backend: Backend, networks: &[NetworkDevice]) -> Plan {
     let mut plan = Plan::default();
+    let target = |r: &Rule| target(r, backend, networks);
     // a bridge some rule targets is managed; with ubus it is also the network to leave
-    let managed = |name: &IfName| rules.iter().filter_map(|r| target(r, backend)).find(|t| t.bridge == *name);
+    let managed = |name: &IfName| rules.iter().filter_map(target).find(|t| t.bridge == *name);
     for iface in ifaces.iter().take(MAX_IFACES) {
         let matched = match_rule(iface, rules);
-        let to = matched.and_then(|(_, r)| target(r, backend));
+        let to = matched.and_then(|(_, r)| target(r));
         if iface.is_active_ap() {
             let _ = plan.active.push(Assignment {
                 ifindex: iface.ifindex,
@@ -263,7 +281,7 @@ pub fn reconcile(ifaces: &[Iface], rules: &[Rule], backend: Backend) -> Plan {
         if dnsmasq::file_name(&rule.name, &mut file).is_err() {
             continue; // cannot happen: rule names are at most 32 bytes
         }
-        let serve = (rule.dhcp.is_some() && plan.rule_active(i)).then(|| target(rule, backend)).flatten();
+        let serve = (rule.dhcp.is_some() && plan.rule_active(i)).then(|| target(rule)).flatten();
         let _ = plan.dhcp.push(DhcpFile { rule: i, file, serve: serve.map(|t| t.bridge) });
     }
     plan
@@ -430,6 +448,16 @@ config rule 'net'
         a.ssid = Some(Ssid::new(b"other").unwrap());
         let p = reconcile(&[a], &rules(), Backend::Ubus);
         assert_eq!(p.actions.as_slice(), [Action::Leave { ifindex: 2, ifname: name("wlan0"), from: guest }]);
+        // what netifd reports wins over the br-<network> guess; no device: not served at all
+        let nets = |device: Option<&str>| {
+            [NetworkDevice { network: Name::try_from("guest").unwrap(), device: device.map(name) }]
+        };
+        let p = reconcile_with(&[ap(2, Some(b"guest"), None)], &rules(), Backend::Ubus, &nets(Some("br-lan")));
+        assert!(matches!(&p.actions[..], [Action::Join { to, .. }] if to.bridge == "br-lan"));
+        let p = reconcile_with(&[ap(2, Some(b"guest"), None)], &rules(), Backend::Ubus, &nets(None));
+        assert!(p.actions.is_empty());
+        assert_eq!(p.active[0].rule, Some(3));
+        assert_eq!(p.active[0].target, None);
         // the rtnl backend cannot serve a network-only rule
         assert!(reconcile(&[ap(2, Some(b"guest"), None)], &rules(), Backend::Rtnl).actions.is_empty());
     }
@@ -466,7 +494,13 @@ config rule 'net'
 
     #[test]
     fn a_start_ap_event_is_the_record_at_that_instant() {
-        let ev = ApEvent { wiphy: Some(1), ifindex: 2, wdev: Some(7), ssid: Some(crate::SsidRef::new(b"bar").unwrap()), link_id: None };
+        let ev = ApEvent {
+            wiphy: Some(1),
+            ifindex: 2,
+            wdev: Some(7),
+            ssid: Some(crate::SsidRef::new(b"bar").unwrap()),
+            link_id: None,
+        };
         // a station netdev that was in no bridge becomes an active AP of "bar"
         let mut sta = ap(2, None, Some("br-lan"));
         sta.iftype = Some(IfType::Station);

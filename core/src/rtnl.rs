@@ -6,9 +6,10 @@ use nom::number::complete::u8 as nom_u8;
 use nom::{IResult, Parser};
 
 use crate::attr::Attrs;
+use crate::endian::ByteOrder;
+use crate::error::{EncodeError, Error};
 use crate::netlink::{flags, Message};
 use crate::writer::MessageWriter;
-use crate::{ByteOrder, EncodeError, Error};
 
 /// Message types.
 pub mod kind {

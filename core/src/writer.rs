@@ -1,29 +1,14 @@
 //! Encoding requests into a caller's `&mut [u8]`: a message writer that fills in `nlmsg_len`,
 //! pads attributes, nests them and keeps u64 values 8-byte aligned. Nothing allocates; a buffer
 //! that is too small is an error, never a panic.
+//!
+//! The top of the wire layer: it builds on [`crate::netlink`] (the header), [`crate::attr`]
+//! (attribute layout) and [`crate::endian`]; nothing below imports it.
 
 use crate::attr;
-use crate::netlink::{align, Header, HEADER_LEN};
-use crate::{ByteOrder, EncodeError};
-
-/// A bounds-checked cursor over a byte slice.
-pub(crate) struct Cursor<'b> {
-    buf: &'b mut [u8],
-    pos: usize,
-}
-
-impl<'b> Cursor<'b> {
-    pub(crate) fn new(buf: &'b mut [u8]) -> Self {
-        Cursor { buf, pos: 0 }
-    }
-
-    pub(crate) fn put(&mut self, data: &[u8]) -> Result<(), EncodeError> {
-        let end = self.pos.checked_add(data.len()).ok_or(EncodeError::BufferTooSmall)?;
-        self.buf.get_mut(self.pos..end).ok_or(EncodeError::BufferTooSmall)?.copy_from_slice(data);
-        self.pos = end;
-        Ok(())
-    }
-}
+use crate::endian::{align, ByteOrder};
+use crate::error::EncodeError;
+use crate::netlink::{Header, HEADER_LEN};
 
 /// An open nested attribute; close it with [`MessageWriter::nest_end`].
 #[must_use]

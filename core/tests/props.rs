@@ -50,6 +50,45 @@ proptest! {
     }
 
     #[test]
+    fn attributes_an_ap_event_does_not_use_never_change_it(o in order(), ifindex in any::<u32>(), s in proptest::option::of(ssid()),
+                                                         kind in 0u16..400, value in proptest::collection::vec(any::<u8>(), 0..64)) {
+        use nl80211::attr::{IFINDEX, MLO_LINK_ID, SSID, WDEV, WIPHY};
+        prop_assume!(![WIPHY, IFINDEX, WDEV, SSID, MLO_LINK_ID].contains(&kind));
+        let ev = ApEvent { wiphy: Some(1), ifindex, wdev: Some(7), ssid: s.as_deref().map(|s| SsidRef::new(s).unwrap()), link_id: None };
+        let mut buf = [0u8; 256];
+        let n = ev.emit(&mut buf, o, 0x23, nl80211::cmd::START_AP).unwrap();
+        let before = GenlMessage::parse(&Message::parse(&buf[..n], o).unwrap().0).unwrap().attrs().count();
+        // one more attribute of any other type, well framed, its value whatever
+        let alen = 4 + value.len();
+        buf[n..n + 2].copy_from_slice(&o.u16_bytes(alen as u16));
+        buf[n + 2..n + 4].copy_from_slice(&o.u16_bytes(kind));
+        buf[n + 4..n + alen].copy_from_slice(&value);
+        let total = n + ((alen + 3) & !3);
+        buf[..4].copy_from_slice(&o.u32_bytes(total as u32));
+        let g = GenlMessage::parse(&Message::parse(&buf[..total], o).unwrap().0).unwrap();
+        prop_assert_eq!(g.attrs().count(), before + 1);
+        prop_assert_eq!(Event::parse(&g), Ok(Event::StartAp(ev)));
+    }
+
+    #[test]
+    fn net_byteorder_flags_change_nothing(o in order(), ifindex in any::<u32>(), wiphy in any::<u32>(), wdev in any::<u64>(), link_id in any::<u8>()) {
+        let ev = ApEvent { wiphy: Some(wiphy), ifindex, wdev: Some(wdev), ssid: None, link_id: Some(link_id) };
+        let mut buf = [0u8; 128];
+        let n = ev.emit(&mut buf, o, 0x23, nl80211::cmd::STOP_AP).unwrap();
+        let headers: Vec<usize> = {
+            let g = GenlMessage::parse(&Message::parse(&buf[..n], o).unwrap().0).unwrap();
+            g.attrs().map(|a| a.unwrap().value().as_ptr() as usize - buf.as_ptr() as usize - 4).collect()
+        };
+        for at in headers {
+            let raw = o.u16(buf[at + 2..at + 4].try_into().unwrap());
+            buf[at + 2..at + 4].copy_from_slice(&o.u16_bytes(raw | apwatch_core::attr::F_NET_BYTEORDER));
+        }
+        let g = GenlMessage::parse(&Message::parse(&buf[..n], o).unwrap().0).unwrap();
+        prop_assert!(g.attrs().all(|a| a.unwrap().is_net_byteorder()));
+        prop_assert_eq!(Event::parse(&g), Ok(Event::StopAp(ev)));
+    }
+
+    #[test]
     fn interfaces_round_trip(o in order(), ifindex in proptest::option::of(1u32..), t in 0u32..14, s in proptest::option::of(ssid()),
                              name in "[a-z0-9-]{1,15}", mac in proptest::option::of(any::<[u8; 6]>()), wdev in proptest::option::of(any::<u64>())) {
         let iface = Interface {
