@@ -570,6 +570,7 @@ class Server:
         self.used_ids = {EVENT_OBJECT}
         self.timers = []
         self.stale = bool(config.get("stale", False))
+        self.failing = {}  # method -> [calls left, status]: `fail`
         self.nets = {n: Net(n, c) for n, c in config.get("networks", {}).items()}
         self.netifd_objs = []
         self.generation = 0
@@ -806,6 +807,12 @@ class Server:
         if not valid_ifname(dev):
             return INVALID_ARGUMENT, None
         dev = dev.decode()
+        f = self.failing.get(method)
+        if f and f[0] > 0:
+            f[0] -= 1
+            self.log("netifd", action=f"{method.decode()} answered {f[1]} and not carried out (fail)", dev=dev,
+                     network=net.name, left=f[0])
+            return f[1], None
         if method == b"add_device":
             return self.add_device(net, dev, link_ext), None
         return self.remove_device(net, dev), None
@@ -982,8 +989,21 @@ class Server:
     # --- control
 
     def control(self, line):
-        """Commands: ping | state | stale on|off | restart [close] [gap=SECONDS] | hide NET |
-        show NET | drop DEV | seed NET DEV | close | quit. Answers one JSON line."""
+        """Commands, each answered with one JSON line ({"ok": true, ...}):
+          ping | state (networks, members, bridge ports, clients)
+          stale on|off        add_device of a netdev that is already a member answers 0 and does
+                              nothing (netifd's stale membership) until remove_device
+          restart [close] [gap=SECONDS]   netifd restarts: its objects go (ubus.object.remove),
+                              its bridges are deleted and re-created without ports, memberships
+                              are forgotten, then (after the gap) its objects come back with new
+                              ids (ubus.object.add, network.interface ifup); `close` also ends
+                              every client's connection (as a ubusd restart would)
+          hide NET | show NET the network's object leaves / joins the bus
+          drop DEV            netifd drops DEV's kernel port itself but keeps it as a member
+          seed NET DEV        DEV becomes NET's member without any kernel change
+          fail METHOD N STATUS  the next N add_device / remove_device calls answer STATUS and do
+                              nothing (STATUS 0: netifd's 0 that changes nothing)
+          close | quit"""
         w = line.split()
         if not w:
             return {"ok": False, "error": "empty command"}
@@ -1014,6 +1034,9 @@ class Server:
                 self.timers.append((time.monotonic() + gap, self.netifd_start))
             else:
                 self.netifd_start()
+            return {"ok": True}
+        if cmd == "fail" and len(args) == 3 and args[0] in ("add_device", "remove_device"):
+            self.failing[args[0].encode()] = [int(args[1]), int(args[2])]
             return {"ok": True}
         if cmd in ("hide", "show") and len(args) == 1 and args[0] in self.nets:
             net = self.nets[args[0]]
@@ -1285,7 +1308,11 @@ def cli_send(argv):
 def cli_ctl(argv):
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.settimeout(10)
-    s.connect(argv[0])
+    try:
+        s.connect(argv[0])
+    except OSError as e:
+        print(json.dumps({"ok": False, "error": f"control socket {argv[0]}: {e}"}))
+        sys.exit(1)
     s.sendall((" ".join(argv[1:]) + "\n").encode())
     out = b""
     while not out.endswith(b"\n"):
