@@ -6,6 +6,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$here/corpus/decode" "$here/corpus/uci" "$here/corpus/policy" "$here/corpus/ubus"
 cp -n "$here"/../tests/data/frames/*.bin "$here/corpus/decode/" 2>/dev/null || true
+cp -n "$here"/../tests/data/brvlan/*.bin "$here/corpus/decode/" 2>/dev/null || true
 for f in "$here"/../tests/data/config/*.conf "$here"/../openwrt/apwatch/files/apwatch.config; do
   [ -f "$f" ] && cp -n "$f" "$here/corpus/uci/$(basename "$f")" || true
 done

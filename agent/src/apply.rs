@@ -5,7 +5,7 @@ use std::path::Path;
 
 use apwatch_core::config::Config;
 use apwatch_core::escape::{Hex, IwEscaped};
-use apwatch_core::policy::{Action, Plan, Target};
+use apwatch_core::policy::{Action, Plan, Problem, Target};
 use apwatch_core::Ssid;
 
 use crate::bridge::{describe, Bridges, Outcome};
@@ -25,6 +25,8 @@ pub struct Effects {
     /// The active APs last announced (rule, SSID), for the up/down lines.
     announced: IdMap<(Option<usize>, Ssid)>,
     state_file: Once,
+    /// Problems already reported (each is logged once while it lasts).
+    reported: Vec<Problem>,
     /// The state file's text as last rendered (`ubus call apwatch status` answers from it).
     pub state_text: String,
 }
@@ -49,6 +51,7 @@ impl Effects {
             since: Since::default(),
             announced: IdMap::default(),
             state_file: Once::default(),
+            reported: Vec::new(),
             state_text: String::new(),
         }
     }
@@ -115,8 +118,34 @@ impl Effects {
                 o = o.str("network", n.as_bytes());
             }
             o = o.str("bridge", t.bridge.as_bytes());
+            if let Some(v) = t.vlan {
+                o = o.num("vlan", v);
+            }
         }
         netifd.send_event(&o.finish());
+    }
+
+    /// A located error for each new problem of the plan (a VLAN rule on a bridge without
+    /// filtering, a VLAN without its device), once while it lasts.
+    pub fn report_problems(&mut self, plan: &Plan, cfg: &Config, cfg_path: &str) {
+        for p in &plan.problems {
+            if self.reported.contains(p) {
+                continue;
+            }
+            let (rule, text) = match p {
+                Problem::NotFiltering { rule, bridge } => (
+                    *rule,
+                    format!("bridge {bridge} does not filter VLANs (no vlan_filtering, or no such bridge): its APs are left where they are"),
+                ),
+                Problem::NoVlanDevice { rule, bridge, vid } => {
+                    (*rule, format!("{bridge} has no VLAN device for VLAN {vid} (e.g. {bridge}.{vid}): DHCP waits for one"))
+                }
+            };
+            if let Some(r) = cfg.rules.get(rule) {
+                error!("{cfg_path}:{}: rule '{}', option 'vlan': {text}", r.line, r.name);
+            }
+        }
+        self.reported = plan.problems.iter().cloned().collect();
     }
 
     /// One line when an AP comes up, changes SSID or rule, or goes down.
@@ -187,7 +216,23 @@ fn log_action(a: &Action, view: &View, cfg: &Config) {
             let ssid = view.wifi.get(ifindex).and_then(|w| w.ssid.as_ref()).map(|s| s.as_bytes()).unwrap_or_default();
             let rule = cfg.rules.get(*rule).map(|r| r.name.as_str()).unwrap_or("?");
             let was = from.as_ref().map(|f| format!(" (was {})", f.bridge)).unwrap_or_default();
-            info!("{ifname} ssid=\"{}\" rule={rule} -> {}{was}", IwEscaped(ssid), to.bridge);
+            let vlan = to.vlan.map(|v| format!(" vlan {v}")).unwrap_or_default();
+            info!("{ifname} ssid=\"{}\" rule={rule} -> {}{vlan}{was}", IwEscaped(ssid), to.bridge);
+        }
+        Action::SetVlan { ifindex, ifname, rule, to } => {
+            let ssid = view.wifi.get(ifindex).and_then(|w| w.ssid.as_ref()).map(|s| s.as_bytes()).unwrap_or_default();
+            let rule = cfg.rules.get(*rule).map(|r| r.name.as_str()).unwrap_or("?");
+            let was = match view.port_vlans.get(ifindex).map(Vec::as_slice) {
+                Some([r]) if r.first == r.last => format!(" (was vlan {})", r.first),
+                Some([]) | None => String::new(),
+                Some(_) => " (was several vlans)".to_owned(),
+            };
+            info!(
+                "{ifname} ssid=\"{}\" rule={rule} -> {} vlan {}{was}",
+                IwEscaped(ssid),
+                to.bridge,
+                to.vlan.unwrap_or(0)
+            );
         }
         Action::Leave { ifindex, ifname, from } => {
             let why = match view.wifi.get(ifindex).and_then(|w| w.ssid.as_ref()) {

@@ -118,7 +118,7 @@ impl Bridges {
                 rtnl(kernel, view, action)
             }
             Decision::Ask => {
-                netifd.apply(action, None)?;
+                netifd.apply(action)?;
                 Ok(Outcome::Done { created_bridge: None })
             }
         }
@@ -146,7 +146,18 @@ fn rtnl(kernel: &mut Kernel, view: &View, action: &Action) -> Result<Outcome, Er
                 }
             };
             kernel.set_master(*ifindex, br)?;
+            if let Some(vid) = to.vlan {
+                // a new port of a filtering bridge starts in its default PVID (1): read what
+                // it is in now, then make `vid` its only VLAN
+                set_vlan(kernel, *ifindex, vid)?;
+            }
             Ok(Outcome::Done { created_bridge })
+        }
+        Action::SetVlan { ifindex, to, .. } => {
+            if let Some(vid) = to.vlan {
+                set_vlan(kernel, *ifindex, vid)?;
+            }
+            Ok(Outcome::Done { created_bridge: None })
         }
         Action::Leave { ifindex, .. } => {
             kernel.set_master(*ifindex, 0)?;
@@ -155,10 +166,22 @@ fn rtnl(kernel: &mut Kernel, view: &View, action: &Action) -> Result<Outcome, Er
     }
 }
 
+/// The port's VLANs as the kernel has them now, then the steps to `vid` only.
+fn set_vlan(kernel: &mut Kernel, ifindex: u32, vid: u16) -> Result<(), Error> {
+    let ports = kernel.dump_port_vlans()?;
+    let current = ports.iter().find(|(i, _)| *i == ifindex).map(|(_, v)| v.as_slice()).unwrap_or_default();
+    kernel.set_port_vlan(ifindex, current, vid)?;
+    Ok(())
+}
+
 /// `wlan0 -> br-guest` / `wlan0 leaving br-guest`, for log lines.
 pub fn describe(a: &Action) -> String {
     match a {
-        Action::Join { ifname, to, .. } => format!("{ifname} -> {}", to.bridge),
+        Action::Join { ifname, to, .. } => match to.vlan {
+            Some(v) => format!("{ifname} -> {} vlan {v}", to.bridge),
+            None => format!("{ifname} -> {}", to.bridge),
+        },
+        Action::SetVlan { ifname, to, .. } => format!("{ifname} -> {} vlan {}", to.bridge, to.vlan.unwrap_or(0)),
         Action::Leave { ifname, from, .. } => format!("{ifname} leaving {}", from.bridge),
     }
 }

@@ -255,7 +255,9 @@ fn on_message(
             };
             if l.family != af::BRIDGE {
                 if k == rtnl::kind::NEWLINK {
-                    sink.view.links.insert(l.ifindex, LinkInfo::from_link(&l));
+                    if let Some(info) = LinkInfo::from_message(m) {
+                        sink.view.links.insert(l.ifindex, info);
+                    }
                 } else {
                     sink.view.links.remove(&l.ifindex);
                 }

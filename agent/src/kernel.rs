@@ -8,12 +8,14 @@ use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use apwatch_core::brvlan::{self, BridgePort, VlanRange};
 use apwatch_core::ctrl::{self, Family};
 use apwatch_core::genl::GenlMessage;
 use apwatch_core::netlink::{flags, Message, MessageKind, Messages};
 use apwatch_core::nl80211::{self, IfType, Interface};
 use apwatch_core::policy::Iface;
 use apwatch_core::rtnl::{self, Address, Link};
+use apwatch_core::{linkinfo, vlanplan};
 use apwatch_core::{ByteOrder, EncodeError, Ssid};
 
 use crate::socket::{Protocol, Received, Socket};
@@ -122,18 +124,31 @@ pub struct LinkInfo {
     pub kind: Option<Vec<u8>>,
     pub up: bool,
     pub carrier: bool,
+    /// A bridge with `vlan_filtering` on.
+    pub vlan_filtering: bool,
+    /// An 802.1Q VLAN device: (parent ifindex, VLAN id).
+    pub vlan_upper: Option<(u32, u16)>,
 }
 
 impl LinkInfo {
-    pub fn from_link(l: &Link<'_>) -> LinkInfo {
-        LinkInfo {
+    /// The record of an AF_UNSPEC RTM_NEWLINK; `None` for other families or what does not
+    /// decode.
+    pub fn from_message(m: &Message<'_>) -> Option<LinkInfo> {
+        let l = Link::parse(m).ok()?;
+        let kinds = linkinfo::LinkInfo::parse(m).ok().flatten();
+        Some(LinkInfo {
             ifindex: l.ifindex,
             name: l.ifname.unwrap_or_default().to_vec(),
             master: l.master(),
             kind: l.kind.map(<[u8]>::to_vec),
             up: l.is_up(),
             carrier: l.has_carrier(),
-        }
+            vlan_filtering: kinds.as_ref().and_then(|k| k.vlan_filtering()) == Some(true),
+            vlan_upper: kinds
+                .as_ref()
+                .filter(|k| k.vlan_upper().is_some_and(|(p, v)| k.is_vlan_of(p, v)))
+                .and_then(|k| k.vlan_upper()),
+        })
     }
 }
 
@@ -280,6 +295,7 @@ impl Kernel {
                 iftype: Some(iftype),
                 ssid,
                 master: None,
+                port_vlan: None,
             });
         }
         Ok(out)
@@ -372,9 +388,7 @@ impl Kernel {
     pub fn dump_links(&mut self) -> Result<Vec<LinkInfo>> {
         let mut out = Vec::new();
         self.dump_retrying(Protocol::Route, &|b, seq| rtnl::get_links(b, ORDER, seq).unwrap_or(0), &mut |m| {
-            if let Ok(l) = Link::parse(m) {
-                out.push(LinkInfo::from_link(&l));
-            }
+            out.extend(LinkInfo::from_message(m));
         })?;
         Ok(out)
     }
@@ -384,7 +398,7 @@ impl Kernel {
         let seq = self.next_seq();
         let len = rtnl::get_link(&mut self.req, ORDER, seq, ifindex)?;
         let mut out = None;
-        match self.transact(Protocol::Route, len, &mut |m| out = Link::parse(m).ok().map(|l| LinkInfo::from_link(&l))) {
+        match self.transact(Protocol::Route, len, &mut |m| out = LinkInfo::from_message(m)) {
             Ok(()) => Ok(out),
             Err(Error::Kernel(libc::ENODEV)) => Ok(None),
             Err(e) => Err(e),
@@ -411,6 +425,34 @@ impl Kernel {
     /// Makes `ifindex` a port of `master` (0 detaches).
     pub fn set_master(&mut self, ifindex: u32, master: u32) -> Result<()> {
         self.simple(|b, seq| rtnl::set_master(b, ORDER, seq, ifindex, master))
+    }
+
+    /// Every bridge port's VLANs (the AF_BRIDGE dump `bridge vlan show` asks for, ranges folded).
+    pub fn dump_port_vlans(&mut self) -> Result<Vec<(u32, Vec<VlanRange>)>> {
+        let mut out = Vec::new();
+        self.dump_retrying(
+            Protocol::Route,
+            &|b, seq| brvlan::get_port_vlans(b, ORDER, seq, brvlan::ext::BRVLAN_COMPRESSED).unwrap_or(0),
+            &mut |m| {
+                if let Ok(Some(p)) = BridgePort::parse(m) {
+                    if !p.is_bridge() {
+                        out.push((p.ifindex, p.vlans.iter().collect()));
+                    }
+                }
+            },
+        )?;
+        Ok(out)
+    }
+
+    /// Makes `vid` the only VLAN of port `ifindex` (PVID, untagged): the other VLANs go first,
+    /// then `vid` is added (core's vlanplan says why that order).
+    pub fn set_port_vlan(&mut self, ifindex: u32, current: &[VlanRange], vid: u16) -> Result<()> {
+        let plan =
+            vlanplan::Plan::new(current.iter().copied(), vid).ok_or(Error::Encode(EncodeError::ValueTooLarge))?;
+        for step in plan {
+            self.simple(|b, seq| step.emit(b, ORDER, seq, ifindex))?;
+        }
+        Ok(())
     }
 
     /// Creates bridge `name`, up. An existing one is fine.

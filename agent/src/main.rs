@@ -110,6 +110,21 @@ fn check_config(path: &str) -> Exit {
                 return Exit::Config;
             }
             println!("{path}: ok, {} rule(s)", cfg.rules.len());
+            for r in cfg.rules.iter() {
+                let Some(v) = r.vlan else { continue };
+                let dhcp = if r.dhcp.is_some() { "DHCP on" } else { "no DHCP; the VLAN device would be" };
+                match (&r.bridge, &r.network) {
+                    (Some(b), _) => println!(
+                        "rule {}: VLAN {v} on {b} (vlan_filtering needed); {dhcp} the VLAN {v} device of {b} (e.g. {b}.{v})",
+                        r.name
+                    ),
+                    (None, Some(n)) => println!(
+                        "rule {}: VLAN {v} on network {n}'s bridge (vlan_filtering needed); {dhcp} netifd's l3_device of {n}",
+                        r.name
+                    ),
+                    (None, None) => {}
+                }
+            }
             Exit::Ok
         }
         Err(e) => {
@@ -153,7 +168,11 @@ fn status(config: &str, json_out: bool) -> Exit {
         let since = if a.since == 0 { "-".to_owned() } else { format!("{}s ago", now.saturating_sub(a.since)) };
         let ssid = format!("\"{}\"", IwEscaped(&a.ssid));
         let rule = if a.rule.is_empty() { "-" } else { &a.rule };
-        let bridge = if a.bridge.is_empty() { "-" } else { &a.bridge };
+        let bridge = match (a.bridge.as_str(), a.vlan) {
+            ("", _) => "-".to_owned(),
+            (b, Some(v)) => format!("{b} vlan {v}"),
+            (b, None) => b.to_owned(),
+        };
         println!("{:<6} {:<12} {:<34} {:<12} {:<15} {since}", a.phy, a.ifname, ssid, rule, bridge);
     }
     for r in radios() {

@@ -4,6 +4,7 @@
 use std::io::Write;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use apwatch_core::brvlan::{BridgePort, VlanRange};
 use apwatch_core::escape::{Hex, IwEscaped};
 use apwatch_core::genl::GenlMessage;
 use apwatch_core::netlink::{Message, MessageKind, Messages};
@@ -102,23 +103,42 @@ fn nl80211_line(ev: &Event<'_>, json: bool) -> String {
     }
 }
 
-fn link_line(kind: u16, l: &Link<'_>, json: bool) -> String {
+fn link_line(kind: u16, m: &Message<'_>, l: &Link<'_>, json: bool) -> String {
     let event = if kind == rtnl::kind::NEWLINK { "newlink" } else { "dellink" };
     let name = l.ifname.unwrap_or_default();
+    // a bridge port's notification may carry its VLANs (the PVID is what an AP's stations use)
+    let vlans: Vec<VlanRange> = match (l.family == rtnl::af::BRIDGE).then(|| BridgePort::parse(m)) {
+        Some(Ok(Some(p))) => p.vlans.iter().collect(),
+        _ => Vec::new(),
+    };
+    let pvid = vlans.iter().find(|r| r.is_pvid()).map(|r| r.first);
     if json {
         let o = Object::new().num("time", time()).str("source", b"rtnl").str("event", event.as_bytes());
         let o = o.num("ifindex", l.ifindex).str("ifname", name).bool("up", l.is_up()).bool("carrier", l.has_carrier());
         let o = o.opt_num("master", l.master()).opt_num("operstate", l.operstate).num("family", l.family);
+        let o = o.opt_num("pvid", pvid);
+        let o = if vlans.is_empty() {
+            o
+        } else {
+            let items: Vec<String> = vlans
+                .iter()
+                .map(|r| {
+                    Object::new().num("first", r.first).num("last", r.last).bool("untagged", r.is_untagged()).finish()
+                })
+                .collect();
+            o.raw("vlans", &crate::json::array(&items))
+        };
         return o.finish();
     }
     format!(
-        "rtnl {event} {} ifindex={} {}{}{}{}",
+        "rtnl {event} {} ifindex={} {}{}{}{}{}",
         IwEscaped(name),
         l.ifindex,
         if l.is_up() { "up" } else { "down" },
         if l.has_carrier() { " carrier" } else { "" },
         l.master().map_or(String::new(), |m| format!(" master={m}")),
         if l.family == rtnl::af::BRIDGE { " (bridge port)" } else { "" },
+        pvid.map_or(String::new(), |v| format!(" pvid={v}")),
     )
 }
 
@@ -131,7 +151,8 @@ fn describe(proto: Protocol, family: Option<u16>, m: &Message<'_>, json: bool) -
             }
         }
         (Protocol::Route, MessageKind::Protocol(k @ (rtnl::kind::NEWLINK | rtnl::kind::DELLINK))) => Some(
-            Link::parse(m).map_or_else(|e| format!("rtnl malformed message skipped: {e}"), |l| link_line(k, &l, json)),
+            Link::parse(m)
+                .map_or_else(|e| format!("rtnl malformed message skipped: {e}"), |l| link_line(k, m, &l, json)),
         ),
         _ => None,
     }

@@ -111,7 +111,8 @@ impl Netifd {
                         no_device.push(r);
                     }
                     debug!("netifd: network {net}: device {}", device.as_deref().unwrap_or("none"));
-                    seen.push(NetworkDevice { network: net.clone(), device });
+                    let l3_device = st.l3_device.as_deref().and_then(crate::view::ifname);
+                    seen.push(NetworkDevice { network: net.clone(), device, l3_device });
                 }
                 Err(ubus::Error::Status(Status::NotFound)) => {
                     debug!("netifd: no network {net} (yet)");
@@ -155,7 +156,7 @@ impl Netifd {
     /// and then answers a new `add_device` with 0 and does nothing), then adds it with
     /// `link-ext` (hostapd, not netifd, brings an AP netdev up). Counted as asked only when
     /// netifd accepted it.
-    pub fn apply(&mut self, a: &Action, vlan: Option<u16>) -> Result<(), ubus::Error> {
+    pub fn apply(&mut self, a: &Action) -> Result<(), ubus::Error> {
         match a {
             Action::Join { ifname, to, from, .. } => {
                 let net = to.network.as_deref().ok_or(ubus::Error::BadReply)?;
@@ -163,7 +164,13 @@ impl Netifd {
                     ignore_not_found(self.client.remove_device(old, ifname.as_bytes()))?;
                 }
                 ignore_not_found(self.client.remove_device(net, ifname.as_bytes()))?;
-                self.client.add_device(net, ifname.as_bytes(), true, vlan)?;
+                self.client.add_device(net, ifname.as_bytes(), true, to.vlan)?;
+            }
+            Action::SetVlan { ifname, to, .. } => {
+                // netifd sets a member's VLANs when it adds it: take it out and in again
+                let net = to.network.as_deref().ok_or(ubus::Error::BadReply)?;
+                ignore_not_found(self.client.remove_device(net, ifname.as_bytes()))?;
+                self.client.add_device(net, ifname.as_bytes(), true, to.vlan)?;
             }
             Action::Leave { ifname, from, .. } => {
                 if let Some(net) = from.network.as_deref() {
@@ -263,7 +270,7 @@ impl Netifd {
 
 fn key(a: &Action) -> (u32, &IfName) {
     match a {
-        Action::Join { ifindex, to, .. } => (*ifindex, &to.bridge),
+        Action::Join { ifindex, to, .. } | Action::SetVlan { ifindex, to, .. } => (*ifindex, &to.bridge),
         Action::Leave { ifindex, from, .. } => (*ifindex, &from.bridge),
     }
 }

@@ -44,3 +44,9 @@ pub fn refresh_addrs(kernel: &mut Kernel, view: &mut View) -> kernel::Result<()>
     view.addrs = kernel.dump_addrs()?;
     Ok(())
 }
+
+/// Every bridge port's VLANs (only read while some rule has a VLAN).
+pub fn refresh_port_vlans(kernel: &mut Kernel, view: &mut View) -> kernel::Result<()> {
+    view.port_vlans = kernel.dump_port_vlans()?.into_iter().collect();
+    Ok(())
+}

@@ -317,6 +317,12 @@ impl Agent {
             self.pipeline.push(Hint::Resync);
             return false;
         }
+        if self.cfg.rules.iter().any(|r| r.vlan.is_some()) {
+            if let Err(e) = observe::refresh_port_vlans(&mut self.kernel, &mut self.view) {
+                error!("reading bridge port VLANs: {e}; retrying");
+                return false;
+            }
+        }
         if self.addrs_dirty {
             match observe::refresh_addrs(&mut self.kernel, &mut self.view) {
                 Ok(()) => self.addrs_dirty = false,
@@ -337,9 +343,15 @@ impl Agent {
             );
         }
         let networks = self.effects.bridges.netifd().map(|n| n.networks.clone()).unwrap_or_default();
-        let decide = |view: &View| policy::reconcile_with(&view.ifaces(), &self.cfg.rules, backend, &networks);
+        let decide = |view: &View| {
+            let (filtering, vlan_devices) = view.vlan_facts();
+            let lan = policy::Lan { networks: &networks, filtering: &filtering, vlan_devices: &vlan_devices };
+            policy::reconcile_with(&view.ifaces(), &self.cfg.rules, backend, &lan)
+        };
+        let vlans = self.cfg.rules.iter().any(|r| r.vlan.is_some());
         let mut plan = decide(&self.view);
         self.effects.announce(&plan, &self.view, &self.cfg);
+        self.effects.report_problems(&plan, &self.cfg, &self.cfg_path);
         // rtnetlink answers synchronously: re-check and go on. netifd (ubus) acts later and its
         // link event brings the next reconcile; asking again now would only repeat the call.
         let rounds = match backend {
@@ -356,6 +368,11 @@ impl Agent {
             for id in round.touched {
                 if let Err(e) = observe::refresh_link(&mut self.kernel, &mut self.view, id) {
                     warn!("re-reading link {id}: {e}");
+                }
+            }
+            if vlans {
+                if let Err(e) = observe::refresh_port_vlans(&mut self.kernel, &mut self.view) {
+                    warn!("re-reading bridge port VLANs: {e}");
                 }
             }
             // netifd acts after answering: look at the kernel again once its patience is over

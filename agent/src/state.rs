@@ -55,6 +55,8 @@ pub struct Entry {
     pub bridge: String,
     pub master: String,
     pub since: u64,
+    /// The VLAN the rule puts it in (VLAN-filtering bridges).
+    pub vlan: Option<u16>,
 }
 
 fn field(s: &str) -> &str {
@@ -95,9 +97,10 @@ pub fn render(cfg: &Config, backend: Backend, plan: &Plan, view: &View, since: &
             bridge: a.target.as_ref().map(|t| t.bridge.to_string()).unwrap_or_default(),
             master: master.map(|m| String::from_utf8_lossy(m).into_owned()).unwrap_or_default(),
             since: since.get(a.ifindex).unwrap_or(0),
+            vlan: a.target.as_ref().and_then(|t| t.vlan),
         };
         out += &format!(
-            "ap\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n",
+            "ap\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n",
             field(&e.phy),
             field(&e.ifname),
             e.ifindex,
@@ -105,7 +108,8 @@ pub fn render(cfg: &Config, backend: Backend, plan: &Plan, view: &View, since: &
             field(&e.rule),
             field(&e.bridge),
             field(&e.master),
-            e.since
+            e.since,
+            e.vlan.map_or("-".to_owned(), |v| v.to_string())
         );
     }
     out
@@ -123,7 +127,7 @@ pub fn parse(text: &str) -> Option<(u32, [u64; 3], Vec<Entry>)> {
     for l in lines {
         let f: Vec<&str> = l.split('\t').collect();
         match f.as_slice() {
-            ["ap", phy, ifname, ifindex, ssid, rule, bridge, master, since] => aps.push(Entry {
+            ["ap", phy, ifname, ifindex, ssid, rule, bridge, master, since, rest @ ..] => aps.push(Entry {
                 phy: unfield(phy),
                 ifname: unfield(ifname),
                 ifindex: ifindex.parse().ok()?,
@@ -132,6 +136,12 @@ pub fn parse(text: &str) -> Option<(u32, [u64; 3], Vec<Entry>)> {
                 bridge: unfield(bridge),
                 master: unfield(master),
                 since: since.parse().ok()?,
+                // a file from before VLANs has nine fields
+                vlan: match rest {
+                    [] | ["-"] => None,
+                    [v] => Some(v.parse().ok()?),
+                    _ => return None,
+                },
             }),
             [other] => {
                 if let Some(p) = other.strip_prefix("pid ") {
@@ -160,6 +170,10 @@ impl Entry {
         let o = if self.rule.is_empty() { o } else { o.str("rule", self.rule.as_bytes()) };
         let o = if self.bridge.is_empty() { o } else { o.str("bridge", self.bridge.as_bytes()) };
         let o = if self.master.is_empty() { o } else { o.str("master", self.master.as_bytes()) };
+        let o = match self.vlan {
+            Some(v) => o.num("vlan", v),
+            None => o,
+        };
         o.num("since", self.since).finish()
     }
 }
@@ -199,6 +213,7 @@ mod tests {
             bridge: "br-guest".into(),
             master: String::new(),
             since: 5,
+            vlan: None,
         };
         let text = format!(
             "apwatch-state 1\npid 7\nbackend rtnl\ncounters 1 2 3\nap\t{}\t{}\t2\t{}\t{}\t{}\t-\t5\n",
@@ -215,5 +230,11 @@ mod tests {
             r#"{"phy":"phy0","ifname":"wlan0","ifindex":2,"ssid":"a\\x09b\\x0a\\xff","ssid_hex":"6109620aff","rule":"guest","bridge":"br-guest","since":5}"#
         );
         assert!(parse("garbage").is_none());
+        // with a VLAN: a tenth field, and "vlan" in the JSON
+        let v = text.replace("\t-\t5\n", "\t-\t5\t20\n");
+        let (_, _, aps) = parse(&v).unwrap();
+        assert_eq!(aps[0].vlan, Some(20));
+        assert!(aps[0].json().contains(r#""vlan":20,"since":5"#));
+        assert!(parse(&text.replace("\t-\t5\n", "\t-\t5\tx\n")).is_none());
     }
 }

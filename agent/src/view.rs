@@ -3,8 +3,9 @@
 
 use std::net::Ipv4Addr;
 
+use apwatch_core::brvlan::{vflag, VlanRange};
 use apwatch_core::config::IfName;
-use apwatch_core::policy::Iface;
+use apwatch_core::policy::{Iface, VlanDevice};
 
 use crate::kernel::LinkInfo;
 
@@ -71,6 +72,17 @@ pub struct View {
     pub wifi: IdMap<Iface>,
     pub links: IdMap<LinkInfo>,
     pub addrs: Vec<(u32, Ipv4Addr, u8)>,
+    /// Bridge ports' VLANs (read only while some rule has a VLAN).
+    pub port_vlans: IdMap<Vec<VlanRange>>,
+}
+
+/// The one VLAN a port carries, as PVID and egress-untagged, when it carries nothing else.
+pub fn sole_vlan(ranges: &[VlanRange]) -> Option<u16> {
+    let want = vflag::PVID | vflag::UNTAGGED;
+    match ranges {
+        [r] if r.first == r.last && r.flags & want == want => Some(r.first),
+        _ => None,
+    }
 }
 
 /// A name from the kernel as an `IfName`; a name that does not fit is not ours to manage.
@@ -104,8 +116,41 @@ impl View {
                     None => w.ifname.clone(),
                 };
                 let master = link.and_then(|l| l.master).and_then(|m| self.link_name(m)).and_then(ifname);
-                Some(Iface { ifname: name, master, ..w.clone() })
+                let port_vlan = self.port_vlans.get(&w.ifindex).and_then(|v| sole_vlan(v));
+                Some(Iface { ifname: name, master, port_vlan, ..w.clone() })
             })
             .collect()
+    }
+}
+
+impl View {
+    /// Bridges with `vlan_filtering` on, and the VLAN devices of bridges (for the policy).
+    pub fn vlan_facts(&self) -> (Vec<IfName>, Vec<VlanDevice>) {
+        let filtering = self.links.values().filter(|l| l.vlan_filtering).filter_map(|l| ifname(&l.name)).collect();
+        let devices = self
+            .links
+            .values()
+            .filter_map(|l| {
+                let (parent, vid) = l.vlan_upper?;
+                Some(VlanDevice { bridge: ifname(self.link_name(parent)?)?, vid, name: ifname(&l.name)? })
+            })
+            .collect();
+        (filtering, devices)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_single_pvid_untagged_vlan_is_sole() {
+        let r = |first, last, flags| VlanRange { first, last, flags };
+        let pu = vflag::PVID | vflag::UNTAGGED;
+        assert_eq!(sole_vlan(&[r(20, 20, pu)]), Some(20));
+        assert_eq!(sole_vlan(&[r(20, 20, vflag::PVID)]), None); // tagged egress
+        assert_eq!(sole_vlan(&[r(1, 1, vflag::UNTAGGED), r(20, 20, pu)]), None); // two VLANs
+        assert_eq!(sole_vlan(&[r(10, 20, pu)]), None);
+        assert_eq!(sole_vlan(&[]), None);
     }
 }

@@ -242,6 +242,7 @@ pub fn policy_fixture() -> (Vec<apwatch_core::policy::Iface>, apwatch_core::conf
             iftype: Some(if i < 6 { IfType::Ap } else { IfType::Station }),
             ssid: (i < 4).then(|| apwatch_core::Ssid::new(format!("ssid{}", 7 - i).as_bytes()).unwrap_or_default()),
             master: (i % 3 == 0).then(|| heapless::String::try_from(format!("br{i}").as_str()).unwrap_or_default()),
+            port_vlan: None,
         })
         .collect();
     (ifaces, cfg)

@@ -198,6 +198,9 @@ pub struct Rule {
     pub phy: Option<u32>,
     /// `ifname`: only this netdev.
     pub ifname: Option<IfName>,
+    /// `vlan 'N'` (1..=4094): on a VLAN-filtering bridge, the AP port is a member of VLAN N
+    /// only, as PVID and egress-untagged; DHCP is served on that VLAN's device.
+    pub vlan: Option<u16>,
     /// Where the section starts (for errors found later).
     pub line: u32,
 }
@@ -330,6 +333,7 @@ struct RuleDraft {
     netmask: Option<Ipv4Addr>,
     phy: Option<u32>,
     ifname: Option<IfName>,
+    vlan: Option<u16>,
 }
 
 fn make_error(section: &heapless::String<48>, line: u32, option: &[u8], kind: ErrorKind, value: &[u8]) -> ConfigError {
@@ -537,7 +541,7 @@ impl Parser {
     }
 
     fn rule_option(&mut self, line: u32, name: &[u8], v: &[u8], is_list: bool) -> Result<(), ConfigError> {
-        const RULE: [&[u8]; 11] = [
+        const RULE: [&[u8]; 12] = [
             b"ssid",
             b"ssid_hex",
             b"bridge",
@@ -549,6 +553,7 @@ impl Parser {
             b"netmask",
             b"phy",
             b"ifname",
+            b"vlan",
         ];
         if !RULE.contains(&name) {
             return Err(self.error(line, name, ErrorKind::UnknownOption, &[]));
@@ -597,6 +602,11 @@ impl Parser {
                 });
                 d.netmask = Some(m.ok_or_else(|| bad("a netmask like 255.255.255.0"))?);
             }
+            b"vlan" => {
+                let id = parse_u32(v).filter(|_| v.iter().all(u8::is_ascii_digit));
+                let id = id.and_then(|n| u16::try_from(n).ok()).filter(|&n| crate::brvlan::is_valid_vid(n));
+                d.vlan = Some(id.ok_or_else(|| bad("a VLAN id 1-4094"))?);
+            }
             _ => {
                 let n = v.strip_prefix(b"phy").and_then(parse_u32);
                 d.phy = Some(n.ok_or_else(|| bad("a radio name like phy0"))?);
@@ -612,6 +622,9 @@ impl Parser {
             return Err(err(b"ssid", ErrorKind::Conflict("ssid and ssid_hex")));
         }
         let ssid = d.ssid.clone().ok_or_else(|| err(b"ssid", ErrorKind::Missing("ssid or ssid_hex")))?;
+        if d.vlan.is_some() && d.bridge.is_none() && d.network.is_none() {
+            return Err(err(b"vlan", ErrorKind::Missing("bridge or network (the VLAN-filtering bridge of the VLAN)")));
+        }
         if d.bridge.is_none() && d.network.is_none() {
             return Err(err(b"bridge", ErrorKind::Missing("bridge (rtnl backend) or network (ubus backend)")));
         }
@@ -651,6 +664,7 @@ impl Parser {
             dhcp,
             phy: d.phy,
             ifname: d.ifname.clone(),
+            vlan: d.vlan,
             line: d.line,
         };
         let line = d.line;
@@ -839,6 +853,62 @@ config rule 'hex'
             ("config rule 'a'\n\toption ssid 'x'\n\toption bridge 'b'\n\toption leasetime '1h'\n", "line 1: rule 'a', option 'dhcp_start': missing a DHCP range (dhcp_start/dhcp_limit or dhcp_range)"),
             ("config rule 'a'\n\toption ssid 'x'\n\toption bridge 'b'\nconfig rule 'a'\n", "line 4: rule 'a': defined twice"),
             ("config rule 'a'\n\toption ssid '$(x)\n", "line 2: rule 'a': unterminated quote or escape"),
+        ];
+        for (text, want) in cases {
+            assert_eq!(&err(text), want, "for {text:?}");
+        }
+    }
+
+    #[test]
+    fn vlan_rules() {
+        let c = parse(
+            b"config rule 'home'\n\toption ssid 'home'\n\toption bridge 'br-lan'\n\toption vlan '10'\n\n\
+              config rule 'guest'\n\toption ssid 'guest'\n\toption network 'lan'\n\toption vlan '4094'\n\n\
+              config rule 'plain'\n\toption ssid 'plain'\n\toption bridge 'br-lan'\n\toption vlan '1'\n\n\
+              config rule 'none'\n\toption ssid 'none'\n\toption bridge 'br-x'\n",
+        )
+        .unwrap();
+        let v: std::vec::Vec<_> = c.rules.iter().map(|r| (r.name.as_str(), r.vlan)).collect();
+        assert_eq!(v, [("home", Some(10)), ("guest", Some(4094)), ("plain", Some(1)), ("none", None)]);
+        assert_eq!(c.rules[1].network.as_deref(), Some("lan"));
+        let cases: &[(&str, &str)] = &[
+            (
+                "config rule 'a'\n\toption vlan '0'\n",
+                "line 2: rule 'a', option 'vlan': bad value \"0\": expected a VLAN id 1-4094",
+            ),
+            (
+                "config rule 'a'\n\toption vlan '4095'\n",
+                "line 2: rule 'a', option 'vlan': bad value \"4095\": expected a VLAN id 1-4094",
+            ),
+            (
+                "config rule 'a'\n\toption vlan '65556'\n",
+                "line 2: rule 'a', option 'vlan': bad value \"65556\": expected a VLAN id 1-4094",
+            ),
+            (
+                "config rule 'a'\n\toption vlan 'ten'\n",
+                "line 2: rule 'a', option 'vlan': bad value \"ten\": expected a VLAN id 1-4094",
+            ),
+            (
+                "config rule 'a'\n\toption vlan '+20'\n",
+                "line 2: rule 'a', option 'vlan': bad value \"+20\": expected a VLAN id 1-4094",
+            ),
+            (
+                "config rule 'a'\n\toption vlan ' 20'\n",
+                "line 2: rule 'a', option 'vlan': bad value \"\\x2020\": expected a VLAN id 1-4094",
+            ),
+            (
+                "config rule 'a'\n\toption vlan ''\n",
+                "line 2: rule 'a', option 'vlan': bad value \"\": expected a VLAN id 1-4094",
+            ),
+            (
+                "config rule 'a'\n\tlist vlan '20'\n",
+                "line 2: rule 'a', option 'vlan': use 'list' for lists and 'option' for single values",
+            ),
+            (
+                "config rule 'a'\n\toption ssid 'x'\n\toption vlan '20'\n",
+                "line 1: rule 'a', option 'vlan': missing bridge or network (the VLAN-filtering bridge of the VLAN)",
+            ),
+            ("config apwatch\n\toption vlan '20'\n", "line 2: apwatch 'main', option 'vlan': unknown option"),
         ];
         for (text, want) in cases {
             assert_eq!(&err(text), want, "for {text:?}");

@@ -14,7 +14,9 @@
 //! - [`writer`]: the request encoder every `emit`/request function uses.
 //! - [`genl`], [`ctrl`]: generic netlink and family/multicast-group resolution.
 //! - [`escape`], [`ssid`], [`nl80211`]: typed nl80211 events and interface records.
-//! - [`rtnl`]: rtnetlink link and address messages.
+//! - [`rtnl`]: rtnetlink link and address messages; [`linkinfo`]: bridge and VLAN link kinds;
+//!   [`brvlan`], [`vlanplan`]: bridge port VLANs and the order of changing them.
+//! - [`blob`], [`ubus`]: libubox blob/blobmsg and ubus messages (OpenWrt's bus).
 //! - [`uci`], [`config`]: the UCI syntax and apwatch's configuration schema.
 //! - [`policy`], [`dnsmasq`], [`pipeline`]: observed APs + rules → actions, DHCP drop-ins,
 //!   and the bounded event queue shared by firmware and agent.
@@ -31,6 +33,7 @@ extern crate std;
 
 pub mod attr;
 pub mod blob;
+pub mod brvlan;
 pub mod config;
 pub mod ctrl;
 pub mod dnsmasq;
@@ -39,6 +42,7 @@ pub mod error;
 pub mod escape;
 pub mod genl;
 pub mod limits;
+pub mod linkinfo;
 pub mod netlink;
 pub mod nl80211;
 pub mod pipeline;
@@ -47,6 +51,7 @@ pub mod rtnl;
 pub mod ssid;
 pub mod ubus;
 pub mod uci;
+pub mod vlanplan;
 pub mod writer;
 
 #[cfg(test)]

@@ -35,6 +35,9 @@ pub struct Iface {
     pub ssid: Option<Ssid>,
     /// The name of its master (bridge), if any.
     pub master: Option<IfName>,
+    /// The one VLAN the port is a member of, as PVID and egress-untagged, when that is all it
+    /// carries (read from the bridge's VLAN table); `None`: anything else, or not known.
+    pub port_vlan: Option<u16>,
 }
 
 impl Iface {
@@ -50,6 +53,7 @@ impl Iface {
             iftype: i.iftype,
             ssid: i.ssid.map(|s| s.to_owned()),
             master: None,
+            port_vlan: None,
         })
     }
 
@@ -69,6 +73,7 @@ impl Iface {
                 iftype: None,
                 ssid: None,
                 master: None,
+                port_vlan: None,
             },
         };
         rec.iftype = Some(IfType::Ap);
@@ -111,6 +116,8 @@ pub struct Target {
     pub bridge: IfName,
     /// The netifd network to call (ubus backend only).
     pub network: Option<Name>,
+    /// The VLAN the port carries on a VLAN-filtering bridge (PVID, untagged, nothing else).
+    pub vlan: Option<u16>,
 }
 
 /// What netifd says a network's device is (`ubus call network.interface.<net> status`).
@@ -122,6 +129,56 @@ pub struct NetworkDevice {
     /// Its device, when it has one; `None`: netifd would adopt an added netdev as the network's
     /// main device (and give it the network's address), so apwatch adds nothing to it.
     pub device: Option<IfName>,
+    /// Where its addresses are (`l3_device`), where DHCP is served.
+    pub l3_device: Option<IfName>,
+}
+
+/// A VLAN device of a bridge (`br-lan.20`: VLAN 20 on `br-lan`), where a VLAN's DHCP is served.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct VlanDevice {
+    /// The bridge it is an upper of.
+    pub bridge: IfName,
+    /// Its VLAN id.
+    pub vid: u16,
+    /// Its name.
+    pub name: IfName,
+}
+
+/// What the policy knows of the LAN side besides the APs: netifd's networks (ubus), the bridges
+/// with `vlan_filtering` on, and the bridges' VLAN devices.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Lan<'a> {
+    /// netifd's view of the rules' networks.
+    pub networks: &'a [NetworkDevice],
+    /// Bridges with `vlan_filtering` on.
+    pub filtering: &'a [IfName],
+    /// VLAN devices of bridges.
+    pub vlan_devices: &'a [VlanDevice],
+}
+
+/// Something a rule asks for that cannot be done; the agent reports it as a located error.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Problem {
+    /// A rule with a VLAN targets a bridge without `vlan_filtering` (or none): its APs are left
+    /// where they are.
+    NotFiltering {
+        /// Index into the rules.
+        rule: usize,
+        /// The bridge.
+        bridge: IfName,
+    },
+    /// A rule with a VLAN and DHCP, but the bridge has no VLAN device for that id (and netifd
+    /// named no L3 device): DHCP waits for one.
+    NoVlanDevice {
+        /// Index into the rules.
+        rule: usize,
+        /// The bridge.
+        bridge: IfName,
+        /// The VLAN.
+        vid: u16,
+    },
 }
 
 /// The target of `rule` under `backend`: rtnl needs `bridge`; ubus needs `network`, and its bridge
@@ -129,7 +186,7 @@ pub struct NetworkDevice {
 /// usual `br-<network>` while netifd has not been asked yet.
 pub fn target(rule: &Rule, backend: Backend, networks: &[NetworkDevice]) -> Option<Target> {
     match backend {
-        Backend::Rtnl => Some(Target { bridge: rule.bridge.clone()?, network: None }),
+        Backend::Rtnl => Some(Target { bridge: rule.bridge.clone()?, network: None, vlan: rule.vlan }),
         Backend::Ubus => {
             let network = rule.network.clone()?;
             let bridge = match (&rule.bridge, networks.iter().find(|n| n.network == network)) {
@@ -141,7 +198,7 @@ pub fn target(rule: &Rule, backend: Backend, networks: &[NetworkDevice]) -> Opti
                     s
                 }
             };
-            Some(Target { bridge, network: Some(network) })
+            Some(Target { bridge, network: Some(network), vlan: rule.vlan })
         }
     }
 }
@@ -163,6 +220,18 @@ pub enum Action {
         /// The bridge it is in now, if any, with the managed network it belongs to.
         from: Option<Target>,
     },
+    /// `ifindex` is in the right bridge but carries other VLANs than `to.vlan`: make that VLAN
+    /// its only one (PVID, untagged).
+    SetVlan {
+        /// The AP netdev.
+        ifindex: u32,
+        /// Its name.
+        ifname: IfName,
+        /// Index into the rules.
+        rule: usize,
+        /// Its bridge and VLAN (`vlan` is set).
+        to: Target,
+    },
     /// Take `ifindex` out of `from.bridge`, a bridge apwatch manages that it no longer belongs in.
     Leave {
         /// The netdev.
@@ -178,7 +247,7 @@ impl Action {
     /// The netdev the action moves.
     pub fn ifindex(&self) -> u32 {
         match self {
-            Action::Join { ifindex, .. } | Action::Leave { ifindex, .. } => *ifindex,
+            Action::Join { ifindex, .. } | Action::SetVlan { ifindex, .. } | Action::Leave { ifindex, .. } => *ifindex,
         }
     }
 }
@@ -221,6 +290,8 @@ pub struct Plan {
     pub dhcp: heapless::Vec<DhcpFile, MAX_RULES>,
     /// Every active AP and its rule.
     pub active: heapless::Vec<Assignment, MAX_IFACES>,
+    /// What rules ask for that cannot be done (once per rule and kind).
+    pub problems: heapless::Vec<Problem, MAX_RULES>,
 }
 
 impl Plan {
@@ -237,54 +308,104 @@ impl Plan {
 
 /// Decides the plan for `ifaces` (at most [`MAX_IFACES`] are considered) under `rules`.
 pub fn reconcile(ifaces: &[Iface], rules: &[Rule], backend: Backend) -> Plan {
-    reconcile_with(ifaces, rules, backend, &[])
+    reconcile_with(ifaces, rules, backend, &Lan::default())
 }
 
-/// [`reconcile`], with what netifd reported about the rules' networks (ubus backend).
-pub fn reconcile_with(ifaces: &[Iface], rules: &[Rule], backend: Backend, networks: &[NetworkDevice]) -> Plan {
+/// [`reconcile`], with what is known of the LAN side: netifd's networks (ubus backend), the
+/// VLAN-filtering bridges and their VLAN devices.
+pub fn reconcile_with(ifaces: &[Iface], rules: &[Rule], backend: Backend, lan: &Lan<'_>) -> Plan {
     let mut plan = Plan::default();
-    let target = |r: &Rule| target(r, backend, networks);
+    let target = |r: &Rule| target(r, backend, lan.networks);
     // a bridge some rule targets is managed; with ubus it is also the network to leave
-    let managed = |name: &IfName| rules.iter().filter_map(target).find(|t| t.bridge == *name);
+    let managed =
+        |name: &IfName| rules.iter().filter_map(target).find(|t| t.bridge == *name).map(|t| Target { vlan: None, ..t });
+    let mut problem = |p: Problem| {
+        if !plan.problems.contains(&p) {
+            let _ = plan.problems.push(p);
+        }
+    };
+    let filtering = |b: &IfName| lan.filtering.contains(b);
+    let mut actions: heapless::Vec<Action, MAX_IFACES> = heapless::Vec::new();
+    let mut active: heapless::Vec<Assignment, MAX_IFACES> = heapless::Vec::new();
     for iface in ifaces.iter().take(MAX_IFACES) {
         let matched = match_rule(iface, rules);
         let to = matched.and_then(|(_, r)| target(r));
         if iface.is_active_ap() {
-            let _ = plan.active.push(Assignment {
-                ifindex: iface.ifindex,
-                rule: matched.map(|(i, _)| i),
-                target: to.clone(),
-            });
+            let _ =
+                active.push(Assignment { ifindex: iface.ifindex, rule: matched.map(|(i, _)| i), target: to.clone() });
         }
-        let from = || iface.master.as_ref().map(|m| managed(m).unwrap_or(Target { bridge: m.clone(), network: None }));
+        let from = || {
+            iface.master.as_ref().map(|m| managed(m).unwrap_or(Target { bridge: m.clone(), network: None, vlan: None }))
+        };
+        let ifname = iface.ifname.clone();
         let action = match (matched, to) {
-            (Some((rule, _)), Some(to)) => (iface.master.as_ref() != Some(&to.bridge)).then(|| Action::Join {
-                ifindex: iface.ifindex,
-                ifname: iface.ifname.clone(),
-                rule,
-                to,
-                from: from(),
-            }),
+            (Some((rule, _)), Some(to)) if to.vlan.is_some() && !filtering(&to.bridge) => {
+                problem(Problem::NotFiltering { rule, bridge: to.bridge });
+                None // left where it is
+            }
+            (Some((rule, _)), Some(to)) if iface.master.as_ref() != Some(&to.bridge) => {
+                Some(Action::Join { ifindex: iface.ifindex, ifname, rule, to, from: from() })
+            }
+            (Some((rule, _)), Some(to)) if to.vlan.is_some() && iface.port_vlan != to.vlan => {
+                Some(Action::SetVlan { ifindex: iface.ifindex, ifname, rule, to })
+            }
+            (Some(_), Some(_)) => None,
             _ => match iface.master.as_ref().and_then(&managed) {
-                Some(from) if iface.may_leave() => {
-                    Some(Action::Leave { ifindex: iface.ifindex, ifname: iface.ifname.clone(), from })
-                }
+                Some(from) if iface.may_leave() => Some(Action::Leave { ifindex: iface.ifindex, ifname, from }),
                 _ => None,
             },
         };
         if let Some(a) = action {
-            let _ = plan.actions.push(a);
+            let _ = actions.push(a);
         }
     }
+    plan.actions = actions;
+    plan.active = active;
     for (i, rule) in rules.iter().enumerate().take(MAX_RULES) {
         let mut file = FileName::new();
         if dnsmasq::file_name(&rule.name, &mut file).is_err() {
             continue; // cannot happen: rule names are at most 32 bytes
         }
-        let serve = (rule.dhcp.is_some() && plan.rule_active(i)).then(|| target(rule)).flatten();
-        let _ = plan.dhcp.push(DhcpFile { rule: i, file, serve: serve.map(|t| t.bridge) });
+        // a rule whose APs are left where they are (no filtering) serves no DHCP either
+        let unserved = plan.problems.iter().any(|p| matches!(p, Problem::NotFiltering { rule, .. } if *rule == i));
+        let serve = match target(rule) {
+            Some(t) if rule.dhcp.is_some() && plan.rule_active(i) && !unserved => {
+                dhcp_interface(&t, lan, i, &mut plan.problems)
+            }
+            _ => None,
+        };
+        let _ = plan.dhcp.push(DhcpFile { rule: i, file, serve });
     }
     plan
+}
+
+/// Where a rule's DHCP is served: netifd's L3 device of the network, else (with a VLAN) the
+/// bridge's VLAN device of that id, else the bridge itself.
+fn dhcp_interface(
+    t: &Target,
+    lan: &Lan<'_>,
+    rule: usize,
+    problems: &mut heapless::Vec<Problem, MAX_RULES>,
+) -> Option<IfName> {
+    let l3 = t
+        .network
+        .as_ref()
+        .and_then(|n| lan.networks.iter().find(|x| x.network == *n))
+        .and_then(|n| n.l3_device.clone());
+    match (l3, t.vlan) {
+        (Some(l3), _) => Some(l3),
+        (None, None) => Some(t.bridge.clone()),
+        (None, Some(vid)) => {
+            let dev = lan.vlan_devices.iter().find(|d| d.bridge == t.bridge && d.vid == vid).map(|d| d.name.clone());
+            if dev.is_none() {
+                let p = Problem::NoVlanDevice { rule, bridge: t.bridge.clone(), vid };
+                if !problems.contains(&p) {
+                    let _ = problems.push(p);
+                }
+            }
+            dev
+        }
+    }
 }
 
 #[cfg(test)]
@@ -326,11 +447,12 @@ config rule 'net'
             iftype: Some(IfType::Ap),
             ssid: ssid.map(|s| Ssid::new(s).unwrap()),
             master: master.map(name),
+            port_vlan: None,
         }
     }
 
     fn rtnl(bridge: &str) -> Target {
-        Target { bridge: name(bridge), network: None }
+        Target { bridge: name(bridge), network: None, vlan: None }
     }
 
     fn join(ifindex: u32, rule: usize, bridge: &str, was: Option<&str>) -> Action {
@@ -440,7 +562,7 @@ config rule 'net'
     #[test]
     fn ubus_backend_targets_netifd_bridges() {
         let p = reconcile(&[ap(2, Some(b"guest"), None)], &rules(), Backend::Ubus);
-        let guest = Target { bridge: name("br-guest"), network: Some(Name::try_from("guest").unwrap()) };
+        let guest = Target { bridge: name("br-guest"), network: Some(Name::try_from("guest").unwrap()), vlan: None };
         let want = Action::Join { ifindex: 2, ifname: name("wlan0"), rule: 3, to: guest.clone(), from: None };
         assert_eq!(p.actions.as_slice(), [want]);
         // moving out of a managed bridge names the network to leave
@@ -450,11 +572,21 @@ config rule 'net'
         assert_eq!(p.actions.as_slice(), [Action::Leave { ifindex: 2, ifname: name("wlan0"), from: guest }]);
         // what netifd reports wins over the br-<network> guess; no device: not served at all
         let nets = |device: Option<&str>| {
-            [NetworkDevice { network: Name::try_from("guest").unwrap(), device: device.map(name) }]
+            [NetworkDevice { network: Name::try_from("guest").unwrap(), device: device.map(name), l3_device: None }]
         };
-        let p = reconcile_with(&[ap(2, Some(b"guest"), None)], &rules(), Backend::Ubus, &nets(Some("br-lan")));
+        let p = reconcile_with(
+            &[ap(2, Some(b"guest"), None)],
+            &rules(),
+            Backend::Ubus,
+            &Lan { networks: &nets(Some("br-lan")), ..Lan::default() },
+        );
         assert!(matches!(&p.actions[..], [Action::Join { to, .. }] if to.bridge == "br-lan"));
-        let p = reconcile_with(&[ap(2, Some(b"guest"), None)], &rules(), Backend::Ubus, &nets(None));
+        let p = reconcile_with(
+            &[ap(2, Some(b"guest"), None)],
+            &rules(),
+            Backend::Ubus,
+            &Lan { networks: &nets(None), ..Lan::default() },
+        );
         assert!(p.actions.is_empty());
         assert_eq!(p.active[0].rule, Some(3));
         assert_eq!(p.active[0].target, None);
@@ -480,6 +612,7 @@ config rule 'net'
                 iftype: Some(IfType::Ap),
                 ssid: Some(Ssid::new(b"foo").unwrap()),
                 master: None,
+                port_vlan: None,
             }
         );
         assert!(rec.is_active_ap());
@@ -516,6 +649,91 @@ config rule 'net'
         // without an SSID the event says nothing about where the AP belongs
         let no_ssid = ApEvent { ssid: None, ..ev };
         assert_eq!(Iface::after_start_ap(Some(&sta), None, &no_ssid), None);
+    }
+
+    const VLAN_RULES: &str = "\
+config rule 'home'
+\toption ssid 'home'
+\toption bridge 'br-lan'
+\toption vlan '10'
+\toption dhcp_start '100'
+\toption dhcp_limit '50'
+config rule 'guest'
+\toption ssid 'guest'
+\toption bridge 'br-lan'
+\toption vlan '20'
+\toption dhcp_start '100'
+\toption dhcp_limit '50'
+config rule 'plain'
+\toption ssid 'plain'
+\toption bridge 'br-plain'
+\toption dhcp_start '100'
+\toption dhcp_limit '50'
+";
+
+    #[test]
+    fn a_vlan_rule_joins_its_bridge_then_its_vlan_and_serves_dhcp_on_the_vlan_device() {
+        let rules = config::parse(VLAN_RULES.as_bytes()).unwrap().rules;
+        let filtering = [name("br-lan")];
+        let devs = [
+            VlanDevice { bridge: name("br-lan"), vid: 10, name: name("br-lan.10") },
+            VlanDevice { bridge: name("br-lan"), vid: 20, name: name("br-lan.20") },
+        ];
+        let lan = Lan { filtering: &filtering, vlan_devices: &devs, ..Lan::default() };
+        let to = |vid| Target { bridge: name("br-lan"), network: None, vlan: Some(vid) };
+        // not in the bridge yet: join (the effect sets the VLAN with it)
+        let p = reconcile_with(&[ap(2, Some(b"guest"), None)], &rules, Backend::Rtnl, &lan);
+        assert_eq!(
+            p.actions.as_slice(),
+            [Action::Join { ifindex: 2, ifname: name("wlan0"), rule: 1, to: to(20), from: None }]
+        );
+        assert_eq!(p.dhcp[1].serve.as_deref(), Some("br-lan.20"));
+        assert!(p.dhcp[0].serve.is_none() && p.problems.is_empty());
+        // in br-lan but still carrying VLAN 10 (the SSID flipped home -> guest): only the VLAN moves
+        let mut a = ap(2, Some(b"guest"), Some("br-lan"));
+        a.port_vlan = Some(10);
+        let p = reconcile_with(core::slice::from_ref(&a), &rules, Backend::Rtnl, &lan);
+        assert_eq!(p.actions.as_slice(), [Action::SetVlan { ifindex: 2, ifname: name("wlan0"), rule: 1, to: to(20) }]);
+        // the default PVID 1 after a join, or several VLANs: not "only 20" either
+        a.port_vlan = None;
+        assert_eq!(reconcile_with(core::slice::from_ref(&a), &rules, Backend::Rtnl, &lan).actions.len(), 1);
+        // done: nothing to do
+        a.port_vlan = Some(20);
+        assert!(reconcile_with(&[a], &rules, Backend::Rtnl, &lan).actions.is_empty());
+        // a rule without a VLAN beside them is served as before, on its bridge
+        let p = reconcile_with(&[ap(3, Some(b"plain"), None)], &rules, Backend::Rtnl, &lan);
+        assert!(matches!(&p.actions[..], [Action::Join { to, .. }] if to.bridge == "br-plain" && to.vlan.is_none()));
+        assert_eq!(p.dhcp[2].serve.as_deref(), Some("br-plain"));
+    }
+
+    #[test]
+    fn a_vlan_rule_on_a_bridge_without_filtering_leaves_the_ap_where_it_is() {
+        let rules = config::parse(VLAN_RULES.as_bytes()).unwrap().rules;
+        let p = reconcile_with(&[ap(2, Some(b"home"), Some("br-other"))], &rules, Backend::Rtnl, &Lan::default());
+        assert!(p.actions.is_empty());
+        assert_eq!(p.problems.as_slice(), [Problem::NotFiltering { rule: 0, bridge: name("br-lan") }]);
+        // filtering but no VLAN device for DHCP: the port is handled, DHCP waits and says why
+        let filtering = [name("br-lan")];
+        let lan = Lan { filtering: &filtering, ..Lan::default() };
+        let p = reconcile_with(&[ap(2, Some(b"home"), None)], &rules, Backend::Rtnl, &lan);
+        assert_eq!(p.actions.len(), 1);
+        assert_eq!(p.dhcp[0].serve, None);
+        assert_eq!(p.problems.as_slice(), [Problem::NoVlanDevice { rule: 0, bridge: name("br-lan"), vid: 10 }]);
+        // with ubus, netifd's l3_device is where DHCP goes
+        let ubus_rules = config::parse(
+            b"config rule 'guest'\n\toption ssid 'guest'\n\toption network 'guest'\n\toption vlan '20'\n\toption dhcp_start '100'\n\toption dhcp_limit '50'\n",
+        )
+        .unwrap()
+        .rules;
+        let nets = [NetworkDevice {
+            network: Name::try_from("guest").unwrap(),
+            device: Some(name("br-lan")),
+            l3_device: Some(name("br-lan.20")),
+        }];
+        let lan = Lan { networks: &nets, filtering: &filtering, ..Lan::default() };
+        let p = reconcile_with(&[ap(2, Some(b"guest"), None)], &ubus_rules, Backend::Ubus, &lan);
+        assert!(matches!(&p.actions[..], [Action::Join { to, .. }] if to.bridge == "br-lan" && to.vlan == Some(20)));
+        assert_eq!(p.dhcp[0].serve.as_deref(), Some("br-lan.20"));
     }
 
     #[test]

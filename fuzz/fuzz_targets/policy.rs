@@ -22,6 +22,7 @@ fuzz_target!(|data: &[u8]| {
             iftype: Some(IfType::Station),
             ssid: None,
             master: None,
+            port_vlan: None,
         })
         .collect();
     let ssids: [&[u8]; 4] = [b"a", b"b", b"\xff\x00", b"zz"];
@@ -70,6 +71,7 @@ fn apply(ifaces: &mut [Iface], rules: &[apwatch_core::config::Rule]) {
         match a {
             Action::Join { ifindex, to, .. } => ifaces.iter_mut().find(|f| f.ifindex == ifindex).unwrap().master = Some(to.bridge),
             Action::Leave { ifindex, .. } => ifaces.iter_mut().find(|f| f.ifindex == ifindex).unwrap().master = None,
+            Action::SetVlan { .. } => unreachable!("no rule here has a VLAN"),
         }
     }
 }
