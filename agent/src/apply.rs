@@ -22,13 +22,25 @@ pub struct Effects {
     pub led: StatusLed,
     pub dnsmasq: Dnsmasq,
     since: Since,
-    /// The active APs last announced (rule, SSID), for the up/down lines.
-    announced: IdMap<(Option<usize>, Ssid)>,
+    /// The active APs last announced, for the up/moved/down lines and events.
+    announced: IdMap<Announced>,
+    /// The last error line per netdev: the same failure again is a debug line until it changes.
+    last_error: IdMap<String>,
     state_file: Once,
     /// Problems already reported (each is logged once while it lasts).
     reported: Vec<Problem>,
     /// The state file's text as last rendered (`ubus call apwatch status` answers from it).
     pub state_text: String,
+}
+
+/// An active AP as last announced.
+#[derive(Clone, Debug)]
+struct Announced {
+    ifname: String,
+    wiphy: Option<u32>,
+    ssid: Ssid,
+    rule: Option<usize>,
+    target: Option<Target>,
 }
 
 /// What one round of bridge actions did.
@@ -50,6 +62,7 @@ impl Effects {
             dnsmasq: Dnsmasq::new(),
             since: Since::default(),
             announced: IdMap::default(),
+            last_error: IdMap::default(),
             state_file: Once::default(),
             reported: Vec::new(),
             state_text: String::new(),
@@ -70,9 +83,7 @@ impl Effects {
                 Ok(Outcome::Done { created_bridge }) => {
                     log_action(a, view, cfg);
                     round.touched.extend(created_bridge);
-                    if let Action::Join { ifindex, rule, to, from: Some(_), .. } = a {
-                        self.event("moved", *ifindex, Some(*rule), Some(to), view, cfg);
-                    }
+                    self.last_error.remove(&a.ifindex());
                 }
                 Err(e) if e.is_transient() => {
                     log_action(a, view, cfg);
@@ -80,8 +91,14 @@ impl Effects {
                     round.ok = false;
                 }
                 Err(e) => {
-                    log_action(a, view, cfg);
-                    error!("{}: {e}", describe(a));
+                    let line = format!("{}: {e}", describe(a));
+                    if self.last_error.get(&a.ifindex()) == Some(&line) {
+                        debug!("{line} (again; retrying with back-off)");
+                    } else {
+                        log_action(a, view, cfg);
+                        error!("{line}");
+                        self.last_error.insert(a.ifindex(), line);
+                    }
                     round.ok = false;
                 }
             }
@@ -90,30 +107,22 @@ impl Effects {
         round
     }
 
-    /// An `apwatch.ap` event on the bus (ubus backend): `up`, `down` or `moved`, with the AP's
-    /// names, its SSID (escaped and hex), its rule and where it belongs.
-    fn event(
-        &mut self,
-        action: &str,
-        ifindex: u32,
-        rule: Option<usize>,
-        to: Option<&Target>,
-        view: &View,
-        cfg: &Config,
-    ) {
+    /// An `apwatch.ap` event on the bus (ubus backend): `up`, `moved` (its SSID or rule
+    /// changed) or `down`, with the AP's names, its SSID (escaped and hex), its rule and where it
+    /// belongs (for `down`: as it was).
+    fn event(&mut self, action: &str, ap: &Announced, cfg: &Config) {
         let Some(netifd) = self.bridges.netifd() else { return };
-        let w = view.wifi.get(&ifindex);
-        let ssid = w.and_then(|w| w.ssid.as_ref()).map(|s| s.as_bytes()).unwrap_or_default();
+        let ssid = ap.ssid.as_bytes();
         let mut o = json::Object::new()
             .str("action", action.as_bytes())
-            .str("ifname", view.link_name(ifindex).unwrap_or_default())
-            .str("phy", w.and_then(|w| w.wiphy).map(|p| format!("phy{p}")).unwrap_or_default().as_bytes())
+            .str("ifname", ap.ifname.as_bytes())
+            .str("phy", ap.wiphy.map(|p| format!("phy{p}")).unwrap_or_default().as_bytes())
             .str("ssid", IwEscaped(ssid).to_string().as_bytes())
             .str("ssid_hex", Hex(ssid).to_string().as_bytes());
-        if let Some(r) = rule.and_then(|i| cfg.rules.get(i)) {
+        if let Some(r) = ap.rule.and_then(|i| cfg.rules.get(i)) {
             o = o.str("rule", r.name.as_bytes());
         }
-        if let Some(t) = to {
+        if let Some(t) = &ap.target {
             if let Some(n) = &t.network {
                 o = o.str("network", n.as_bytes());
             }
@@ -148,18 +157,24 @@ impl Effects {
         self.reported = plan.problems.iter().cloned().collect();
     }
 
-    /// One line when an AP comes up, changes SSID or rule, or goes down.
+    /// One line (and one bus event) when an AP comes up, changes SSID or rule, or goes down.
     pub fn announce(&mut self, plan: &Plan, view: &View, cfg: &Config) {
         let mut now = IdMap::default();
         for a in &plan.active {
             let Some(w) = view.wifi.get(&a.ifindex) else { continue };
             let Some(ssid) = w.ssid.clone() else { continue };
-            let entry = (a.rule, ssid);
-            if self.announced.get(&a.ifindex) != Some(&entry) {
-                let (rule, ssid) = &entry;
-                let name = ifname(view, a.ifindex);
-                match rule.and_then(|i| cfg.rules.get(i)) {
-                    Some(r) if a.target.is_none() => error!(
+            let ap = Announced {
+                ifname: ifname(view, a.ifindex),
+                wiphy: w.wiphy,
+                ssid,
+                rule: a.rule,
+                target: a.target.clone(),
+            };
+            let before = self.announced.get(&a.ifindex);
+            if before.map(|b| (b.rule, &b.ssid)) != Some((ap.rule, &ap.ssid)) {
+                let (name, ssid) = (&ap.ifname, &ap.ssid);
+                match ap.rule.and_then(|i| cfg.rules.get(i)) {
+                    Some(r) if ap.target.is_none() => error!(
                         "{name} AP up ssid=\"{ssid}\" rule={}: its network {} has no device in netifd \
                          (it would become that network's main device): not added",
                         r.name,
@@ -168,15 +183,16 @@ impl Effects {
                     Some(r) => info!("{name} AP up ssid=\"{ssid}\" rule={}", r.name),
                     None => info!("{name} AP up ssid=\"{ssid}\" matches no rule: left alone"),
                 }
-                self.event("up", a.ifindex, a.rule, a.target.as_ref(), view, cfg);
+                let kind = if before.is_some() { "moved" } else { "up" };
+                self.event(kind, &ap, cfg);
             }
-            now.insert(a.ifindex, entry);
+            now.insert(a.ifindex, ap);
         }
-        let gone: Vec<u32> = self.announced.keys().filter(|i| !now.contains_key(i)).copied().collect();
-        for ifindex in gone {
-            info!("{} AP down", ifname(view, ifindex));
-            let rule = self.announced.get(&ifindex).and_then(|(r, _)| *r);
-            self.event("down", ifindex, rule, None, view, cfg);
+        let gone: Vec<Announced> =
+            self.announced.iter().filter(|(i, _)| !now.contains_key(i)).map(|(_, ap)| ap.clone()).collect();
+        for ap in gone {
+            info!("{} AP down", ap.ifname);
+            self.event("down", &ap, cfg);
         }
         self.announced = now;
     }

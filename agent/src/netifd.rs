@@ -21,6 +21,9 @@ const FALLBACK_AFTER: u32 = 3;
 struct Asked {
     ifindex: u32,
     bridge: IfName,
+    /// A Join (or VLAN change) rather than a Leave: a Leave right after a Join is not the
+    /// same request and does not wait for it.
+    join: bool,
     at: Instant,
     attempts: u32,
 }
@@ -132,9 +135,9 @@ impl Netifd {
 
     /// Whether to ask netifd for `a` now; forgets memberships the plan no longer wants.
     pub fn decide(&mut self, a: &Action, plan_actions: &[Action], fallback: bool) -> Decision {
-        self.asked.retain(|x| plan_actions.iter().any(|p| key(p) == (x.ifindex, &x.bridge)));
+        self.asked.retain(|x| plan_actions.iter().any(|p| key(p) == (x.ifindex, &x.bridge, x.join)));
         let now = Instant::now();
-        match self.asked.iter().find(|x| (x.ifindex, &x.bridge) == key(a)) {
+        match self.asked.iter().find(|x| (x.ifindex, &x.bridge, x.join) == key(a)) {
             Some(x) if now.duration_since(x.at) < PATIENCE => Decision::Wait,
             Some(x) if fallback && x.attempts >= FALLBACK_AFTER => Decision::Fallback,
             _ => Decision::Ask,
@@ -178,14 +181,14 @@ impl Netifd {
                 }
             }
         }
-        let (ifindex, bridge) = key(a);
+        let (ifindex, bridge, join) = key(a);
         let now = Instant::now();
-        match self.asked.iter_mut().find(|x| (x.ifindex, &x.bridge) == (ifindex, bridge)) {
+        match self.asked.iter_mut().find(|x| (x.ifindex, &x.bridge, x.join) == (ifindex, bridge, join)) {
             Some(x) => {
                 x.at = now;
                 x.attempts += 1;
             }
-            None => self.asked.push(Asked { ifindex, bridge: bridge.clone(), at: now, attempts: 1 }),
+            None => self.asked.push(Asked { ifindex, bridge: bridge.clone(), join, at: now, attempts: 1 }),
         }
         Ok(())
     }
@@ -268,10 +271,10 @@ impl Netifd {
     }
 }
 
-fn key(a: &Action) -> (u32, &IfName) {
+fn key(a: &Action) -> (u32, &IfName, bool) {
     match a {
-        Action::Join { ifindex, to, .. } | Action::SetVlan { ifindex, to, .. } => (*ifindex, &to.bridge),
-        Action::Leave { ifindex, from, .. } => (*ifindex, &from.bridge),
+        Action::Join { ifindex, to, .. } | Action::SetVlan { ifindex, to, .. } => (*ifindex, &to.bridge, true),
+        Action::Leave { ifindex, from, .. } => (*ifindex, &from.bridge, false),
     }
 }
 

@@ -48,8 +48,8 @@ impl<V> IdMap<V> {
     pub fn values(&self) -> impl Iterator<Item = &V> {
         self.0.iter().map(|(_, v)| v)
     }
-    pub fn keys(&self) -> impl Iterator<Item = &u32> {
-        self.0.iter().map(|(k, _)| k)
+    pub fn iter(&self) -> impl Iterator<Item = (u32, &V)> {
+        self.0.iter().map(|(k, v)| (*k, v))
     }
     pub fn len(&self) -> usize {
         self.0.len()
