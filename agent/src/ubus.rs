@@ -326,7 +326,8 @@ fn encode(f: impl Fn(&mut [u8]) -> Result<usize, EncodeError>) -> Result<Vec<u8>
 }
 
 fn timespec(d: Duration) -> Timespec {
-    Timespec { tv_sec: d.as_secs().try_into().unwrap_or(i64::MAX), tv_nsec: d.subsec_nanos().into() }
+    // tv_nsec is an i32 or an i64 depending on the target (32-bit MIPS/ARM: i32); nanoseconds fit both
+    Timespec { tv_sec: d.as_secs().try_into().unwrap_or(i64::MAX), tv_nsec: d.subsec_nanos() as _ }
 }
 
 impl Client {

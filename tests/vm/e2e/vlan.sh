@@ -13,16 +13,18 @@ GROUP=vlan; source "$(dirname "$0")/lib.sh"
 trap finish EXIT
 N=${VLAN_N:-30}
 plan v_home_port v_home_dropin v_home_lease v_guest_port v_guest_dropin v_guest_lease \
-  v_race_converges v_nofilter_logged v_nofilter_left_alone v_agent_alive
+  v_race_converges v_plain_beside v_nofilter_logged v_nofilter_left_alone v_agent_alive
 
 have_agent || { echo "FATAL: $WHY"; exit 1; }
 ip link add br-lan type bridge vlan_filtering 1 && ip link set br-lan up
 bridge vlan add dev br-lan vid 10 self && bridge vlan add dev br-lan vid 20 self
 ip link add link br-lan name br-lan.10 type vlan id 10 && ip addr add 192.0.2.1/24 dev br-lan.10 && ip link set br-lan.10 up
 ip link add link br-lan name br-lan.20 type vlan id 20 && ip addr add 198.51.100.1/24 dev br-lan.20 && ip link set br-lan.20 up
+mkbr br-plain 203.0.113.1/24
 write_config \
   "home ssid=home bridge=br-lan vlan=10 dhcp_start=100 dhcp_limit=50 leasetime=1h" \
-  "guest ssid=guest bridge=br-lan vlan=20 dhcp_start=100 dhcp_limit=50 leasetime=1h"
+  "guest ssid=guest bridge=br-lan vlan=20 dhcp_start=100 dhcp_limit=50 leasetime=1h" \
+  "plain ssid=plain bridge=br-plain dhcp_start=100 dhcp_limit=50 leasetime=1h"
 "$APWATCH_BIN" check-config "$CFG" | sed 's/^/  check-config: /'
 "$E2E_DIR/dnsmasq-restart" "$T"
 sta_setup
@@ -88,6 +90,11 @@ for i in $(seq "$N"); do
   echo -e "$i\t$a\t$b\t$gap\t$c" >> "$OUT/vlan-race.tsv"
   last=$b
 done
+# a rule without a VLAN beside them: wlan2 joins br-plain and its VLANs are left as they are
+ap_start wlan2 ssid=plain || note "$WHY"
+plain_ok() { all 'in_bridge wlan2 br-plain' 'has_dropin plain br-plain' "is_vlan $last $([[ $last == home ]] && echo 10 || echo 20)"; }
+check v_plain_beside wait_until 10 plain_ok
+ap_stop wlan2
 r_race() { [[ $bad == 0 ]] || { WHY="$bad of $N rounds did not end in the last SSID's VLAN only; first: $first_bad"; return 1; }; }
 check v_race_converges r_race
 ap_stop wlan0
