@@ -34,7 +34,7 @@
 //! broke (after reconnecting). netifd's `add_device` / `remove_device` / `status` are
 //! idempotent, so a repeat is harmless.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::fmt;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
@@ -285,7 +285,8 @@ pub struct Client {
     path: PathBuf,
     timeout: Duration,
     conn: Option<Conn>,
-    cache: HashMap<Vec<u8>, ObjectId>,
+    /// Object ids by path: a router has a few of them; a list costs less flash than a HashMap.
+    cache: Vec<(Vec<u8>, ObjectId)>,
     patterns: Vec<Vec<u8>>,
     objects: Vec<Object>,
     /// Whole messages that came while a request waited, with the connection they came on.
@@ -337,7 +338,7 @@ impl Client {
             path: socket_path(path),
             timeout: DEFAULT_TIMEOUT,
             conn: None,
-            cache: HashMap::new(),
+            cache: Vec::new(),
             patterns: Vec::new(),
             objects: Vec::new(),
             queue: VecDeque::new(),
@@ -596,7 +597,7 @@ impl Client {
     }
 
     fn lookup_once(&mut self, path: &str) -> Result<ObjectId, Error> {
-        if let Some(id) = self.cache.get(path.as_bytes()) {
+        if let Some((_, id)) = self.cache.iter().find(|(p, _)| p == path.as_bytes()) {
             return Ok(*id);
         }
         let seq = self.next_seq()?;
@@ -614,7 +615,8 @@ impl Client {
             }
         }
         let id = found.ok_or(Error::BadReply)?;
-        self.cache.insert(path.as_bytes().to_vec(), id);
+        self.cache.retain(|(p, _)| p != path.as_bytes());
+        self.cache.push((path.as_bytes().to_vec(), id));
         Ok(id)
     }
 
@@ -626,12 +628,12 @@ impl Client {
 
     /// Drops the cached ids of `path`.
     pub fn forget(&mut self, path: &[u8]) {
-        self.cache.remove(path);
+        self.cache.retain(|(p, _)| p != path);
     }
 
     /// Drops every cached path that had object id `id` (from `ubus.object.remove`).
     pub fn forget_id(&mut self, id: u32) {
-        self.cache.retain(|_, v| v.id != id);
+        self.cache.retain(|(_, v)| v.id != id);
     }
 
     fn invoke_id(
