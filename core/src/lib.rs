@@ -9,6 +9,7 @@
 //! - [`attr`]: netlink attributes (nested, flags, typed getters).
 //! - [`genl`], [`ctrl`]: generic netlink and family/multicast-group resolution.
 //! - [`nl80211`], [`ssid`]: typed nl80211 events and interface records.
+//! - [`hostapd`]: hostapd's control interface: requests, replies (`STATUS`), events.
 //! - [`rtnl`]: rtnetlink link and address messages.
 //! - [`writer`]: the request encoder every `emit`/request function uses.
 //! - [`uci`], [`config`]: the UCI syntax and apwatch's configuration schema.
@@ -34,6 +35,7 @@ pub mod endian;
 pub mod error;
 pub mod escape;
 pub mod genl;
+pub mod hostapd;
 pub mod netlink;
 pub mod nl80211;
 pub mod pipeline;
