@@ -10,6 +10,7 @@ mod bridge;
 mod config_file;
 mod dnsmasq;
 mod files;
+mod hostapd;
 mod json;
 mod kernel;
 mod monitor;
