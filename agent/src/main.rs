@@ -12,6 +12,7 @@ mod config_file;
 mod dhcp;
 mod events;
 mod files;
+mod hostapd;
 mod json;
 mod kernel;
 mod monitor;

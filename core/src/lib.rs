@@ -17,6 +17,7 @@
 //! - [`rtnl`]: rtnetlink link and address messages; [`linkinfo`]: bridge and VLAN link kinds;
 //!   [`brvlan`], [`vlanplan`]: bridge port VLANs and the order of changing them.
 //! - [`blob`], [`ubus`]: libubox blob/blobmsg and ubus messages (OpenWrt's bus).
+//! - [`hostapd`]: hostapd's control interface: requests, replies (`STATUS`), events.
 //! - [`uci`], [`config`]: the UCI syntax and apwatch's configuration schema.
 //! - [`policy`], [`dnsmasq`], [`pipeline`]: observed APs + rules → actions, DHCP drop-ins,
 //!   and the bounded event queue shared by firmware and agent.
@@ -41,6 +42,7 @@ pub mod endian;
 pub mod error;
 pub mod escape;
 pub mod genl;
+pub mod hostapd;
 pub mod limits;
 pub mod linkinfo;
 pub mod netlink;
