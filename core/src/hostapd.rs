@@ -12,8 +12,26 @@
 
 use core::fmt;
 
-use crate::writer::Cursor;
 use crate::{EncodeError, Error, Ssid};
+
+/// Appends bytes to an output buffer (the control interface is text: no netlink writer here).
+struct Cursor<'b> {
+    buf: &'b mut [u8],
+    pos: usize,
+}
+
+impl<'b> Cursor<'b> {
+    fn new(buf: &'b mut [u8]) -> Self {
+        Cursor { buf, pos: 0 }
+    }
+
+    fn put(&mut self, data: &[u8]) -> Result<(), EncodeError> {
+        let end = self.pos.checked_add(data.len()).ok_or(EncodeError::BufferTooSmall)?;
+        self.buf.get_mut(self.pos..end).ok_or(EncodeError::BufferTooSmall)?.copy_from_slice(data);
+        self.pos = end;
+        Ok(())
+    }
+}
 
 /// The size of hostapd's reply buffer: a `STATUS` longer than this is cut at the end of the last
 /// block that fit (`hostapd_ctrl_iface_status` stops at the first `snprintf` that does not), so
