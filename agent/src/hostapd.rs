@@ -6,8 +6,6 @@
 //! when the socket is back (a restarted hostapd makes a new socket at the same path, which an
 //! old client's connection does not reach). `io::Error` is left for the agent's own side
 //! (its directory, a path too long).
-// Until run.rs asks it (issue 13: the lead wires it into the event loop).
-#![cfg_attr(not(test), allow(dead_code))]
 
 use std::collections::VecDeque;
 use std::io;
@@ -98,6 +96,7 @@ impl StatusReply {
     }
 
     /// The bytes as received.
+    #[cfg(test)]
     pub fn as_bytes(&self) -> &[u8] {
         &self.0
     }
@@ -160,6 +159,7 @@ impl Client {
     }
 
     /// The agent's socket path.
+    #[cfg(test)]
     pub fn own_path(&self) -> &Path {
         &self.own
     }
@@ -174,6 +174,7 @@ impl Client {
     }
 
     /// PING → PONG: whether hostapd is still there, cheaper than STATUS.
+    #[cfg(test)]
     pub fn ping(&mut self, timeout: Duration) -> io::Result<Outcome<()>> {
         Ok(match self.request(Request::Ping, timeout)? {
             Outcome::Ok(r) if Reply::parse(&r) == Reply::Pong => Outcome::Ok(()),

@@ -25,6 +25,7 @@ mod status_led;
 mod timing;
 mod ubus;
 mod view;
+mod witness;
 
 use std::process::ExitCode;
 

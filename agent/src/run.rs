@@ -26,6 +26,7 @@ use crate::socket::Protocol;
 use crate::status_led::StatusLed;
 use crate::timing::{earliest, Backoff, Burst};
 use crate::view::View;
+use crate::witness::Witness;
 use crate::{config_file, Exit};
 
 /// How often a running `dnsmasq_restart` is checked for its end.
@@ -45,6 +46,8 @@ pub struct Agent {
     backoff: Backoff,
     /// A membership waits for netifd: look at the kernel again then.
     recheck: Option<Instant>,
+    /// hostapd's control sockets: the second witness of an AP's SSID.
+    witness: Witness,
     too_many: Once,
 }
 
@@ -90,6 +93,7 @@ impl Agent {
         if let Some(n) = std::env::var("APWATCH_TEST_RCVBUF").ok().and_then(|v| v.parse::<usize>().ok()) {
             events.force_rcvbuf(n)?;
         }
+        let cfg_hostapd_dir = cfg.main.hostapd_ctrl_dir.to_string();
         let agent = Agent {
             effects: Effects::new(bridges, StatusLed::open(&cfg)),
             cfg,
@@ -103,6 +107,10 @@ impl Agent {
             burst: Burst::default(),
             backoff: Backoff::default(),
             recheck: None,
+            witness: Witness::new(
+                std::path::PathBuf::from(cfg_hostapd_dir),
+                std::path::PathBuf::from(crate::hostapd::DEFAULT_OWN_DIR),
+            ),
             too_many: Once::default(),
         };
         let mut agent = agent;
@@ -162,6 +170,7 @@ impl Agent {
                 reap_at,
                 self.recheck,
                 bus_pending,
+                self.witness.next_poll(),
             ]);
             let timeout = deadline.map(|d| {
                 let left = d.saturating_duration_since(now);
@@ -183,6 +192,10 @@ impl Agent {
                     fds.push(PollFd::new(b, PollFlags::IN));
                     fds.len() - 1
                 });
+                let witness_fds = self.witness.fds();
+                for f in &witness_fds {
+                    fds.push(PollFd::new(f, PollFlags::IN));
+                }
                 match poll(&mut fds, timeout.as_ref()) {
                     Ok(_) | Err(rustix::io::Errno::INTR) => {}
                     Err(e) => {
@@ -214,6 +227,15 @@ impl Agent {
             }
             if bus_ready || bus_pending.is_some() {
                 self.read_bus(&hup);
+            }
+            // hostapd's events and the slow STATUS round are hints like the kernel's
+            let mut hinted = self.witness.read_events();
+            if self.witness.next_poll().is_some_and(|t| now >= t) {
+                hinted.extend(self.witness.poll(now));
+            }
+            for id in hinted {
+                self.pipeline.push(Hint::Interface(id));
+                self.burst.hint(now);
             }
             if self.recheck.is_some_and(|t| now >= t) {
                 self.recheck = None;
@@ -311,6 +333,12 @@ impl Agent {
         } else {
             observe::requery(&mut self.kernel, &mut self.view, self.dirty.ids())
         };
+        if refreshed.is_ok() {
+            // hostapd's word on the SSID is part of every re-query of an AP netdev
+            self.witness.sync(&self.view);
+            let ids = if resync { self.witness.attached() } else { self.dirty.ids().to_vec() };
+            self.witness.correct(&mut self.view, &ids);
+        }
         self.dirty.clear();
         if let Err(e) = refreshed {
             error!("querying the kernel: {e}; retrying");

@@ -48,6 +48,9 @@ impl<V> IdMap<V> {
     pub fn values(&self) -> impl Iterator<Item = &V> {
         self.0.iter().map(|(_, v)| v)
     }
+    pub fn retain(&mut self, mut keep: impl FnMut(&u32) -> bool) {
+        self.0.retain(|(k, _)| keep(k));
+    }
     pub fn iter(&self) -> impl Iterator<Item = (u32, &V)> {
         self.0.iter().map(|(k, v)| (*k, v))
     }

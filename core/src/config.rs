@@ -105,6 +105,8 @@ pub struct Main {
     pub led: Option<Text>,
     /// `led_active_low`
     pub led_active_low: bool,
+    /// `hostapd_ctrl_dir`: where hostapd's control sockets are (its `ctrl_interface`).
+    pub hostapd_ctrl_dir: Text,
     /// `rtnl_fallback`: with the ubus backend, when netifd keeps not carrying out a membership,
     /// set the bridge port over rtnetlink (off by default: netifd owns its bridges).
     pub rtnl_fallback: bool,
@@ -126,6 +128,7 @@ impl Default for Main {
             led: None,
             led_active_low: false,
             rtnl_fallback: false,
+            hostapd_ctrl_dir: text("/var/run/hostapd"),
         }
     }
 }
@@ -477,7 +480,7 @@ impl Parser {
 
     fn main_option(&mut self, line: u32, name: &[u8], v: &[u8], is_list: bool) -> Result<(), ConfigError> {
         let bad = |what| self.error(line, name, ErrorKind::BadValue(what), v);
-        const MAIN: [&[u8]; 9] = [
+        const MAIN: [&[u8]; 10] = [
             b"enabled",
             b"log_level",
             b"backend",
@@ -487,6 +490,7 @@ impl Parser {
             b"led",
             b"led_active_low",
             b"rtnl_fallback",
+            b"hostapd_ctrl_dir",
         ];
         if !MAIN.contains(&name) {
             return Err(self.error(line, name, ErrorKind::UnknownOption, &[]));
@@ -519,6 +523,9 @@ impl Parser {
                 self.config.main.dnsmasq_dir = parse_abs_path(v).ok_or_else(|| bad("an absolute path"))?
             }
             b"state_file" => self.config.main.state_file = parse_abs_path(v).ok_or_else(|| bad("an absolute path"))?,
+            b"hostapd_ctrl_dir" => {
+                self.config.main.hostapd_ctrl_dir = parse_abs_path(v).ok_or_else(|| bad("an absolute path"))?
+            }
             b"led" => {
                 let ok = !v.is_empty() && !v.contains(&b'/') && v != b"." && v != b"..";
                 let led = text_of(v).filter(|_| ok).ok_or_else(|| bad("an LED name or gpiochipN:LINE"))?;
