@@ -231,7 +231,7 @@ impl Agent {
             // hostapd's events and the slow STATUS round are hints like the kernel's
             let mut hinted = self.witness.read_events();
             if self.witness.next_poll().is_some_and(|t| now >= t) {
-                hinted.extend(self.witness.poll(now));
+                hinted.extend(self.witness.poll(now, &self.view));
             }
             for id in hinted {
                 self.pipeline.push(Hint::Interface(id));
@@ -336,7 +336,7 @@ impl Agent {
         if refreshed.is_ok() {
             // hostapd's word on the SSID is part of every re-query of an AP netdev
             self.witness.sync(&self.view);
-            let ids = if resync { self.witness.attached() } else { self.dirty.ids().to_vec() };
+            let ids = if resync { self.witness.attached(&self.view) } else { self.dirty.ids().to_vec() };
             self.witness.correct(&mut self.view, &ids);
         }
         self.dirty.clear();

@@ -27,8 +27,6 @@ const TIMEOUT: Duration = hostapd::DEFAULT_TIMEOUT;
 struct Attached {
     ifindex: u32,
     client: Client,
-    /// What hostapd said last (for the once-per-change log line and the timer).
-    said: Option<Ssid>,
 }
 
 /// The control sockets of AP netdevs.
@@ -37,6 +35,8 @@ pub struct Witness {
     clients: Vec<Attached>,
     /// AP netdevs without a usable socket, with what was found (logged once per change).
     absent: IdMap<&'static str>,
+    /// What hostapd said last per AP netdev (for the once-per-change log line and the timer).
+    said: IdMap<Option<Ssid>>,
     next_poll: Instant,
 }
 
@@ -53,6 +53,7 @@ impl Witness {
             dirs: Dirs { ctrl: ctrl_dir, own: own_dir },
             clients: Vec::new(),
             absent: IdMap::default(),
+            said: IdMap::default(),
             next_poll: Instant::now() + POLL,
         }
     }
@@ -84,7 +85,7 @@ impl Witness {
                 Ok(Open::Attached(client)) => {
                     info!("{name}: hostapd control socket {}: attached", self.dirs.ctrl.join(name).display());
                     self.absent.remove(&ifindex);
-                    self.clients.push(Attached { ifindex, client, said: None });
+                    self.clients.push(Attached { ifindex, client });
                     continue;
                 }
                 Ok(Open::NotThere) => "no hostapd control socket: the kernel's SSID is all there is",
@@ -135,79 +136,97 @@ impl Witness {
         hints
     }
 
-    /// The slow round: STATUS of every attached socket; returns the netdevs whose SSID on
+    /// The slow round: STATUS of every attached socket; returns the AP netdevs whose SSID on
     /// hostapd's side changed since it was last read.
-    pub fn poll(&mut self, now: Instant) -> Vec<u32> {
+    pub fn poll(&mut self, now: Instant, view: &View) -> Vec<u32> {
         self.next_poll = now + POLL;
-        let mut hints = Vec::new();
+        let ids: Vec<u32> = view.wifi.values().map(|w| w.ifindex).collect();
+        self.said_by_hostapd(view, &ids)
+            .into_iter()
+            .filter(|(i, s)| self.said.get(i) != Some(s))
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    /// What hostapd says each of `ids` beacons: its own socket's STATUS, or (a `bss=` section
+    /// without its own `ctrl_interface`) the STATUS of another BSS's socket on the same radio,
+    /// which lists every BSS of the radio.
+    fn said_by_hostapd(&mut self, view: &View, ids: &[u32]) -> Vec<(u32, Option<Ssid>)> {
+        let wiphy = |i: u32| view.wifi.get(&i).and_then(|w| w.wiphy);
+        let mut out = Vec::new();
         for a in &mut self.clients {
-            if let Some(s) = status_ssid(&mut a.client) {
-                if s != a.said {
-                    hints.push(a.ifindex);
+            let Some(reply) = status(&mut a.client) else { continue };
+            let Ok(st) = reply.view() else { continue };
+            let on = matches!(st.state(), State::Enabled);
+            for &id in ids {
+                let same_radio = id == a.ifindex || (wiphy(id).is_some() && wiphy(id) == wiphy(a.ifindex));
+                if !same_radio || out.iter().any(|(i, _)| *i == id) {
+                    continue;
+                }
+                let Some(name) = view.link_name(id) else { continue };
+                if let Ok(Some(ap)) = st.ap(name) {
+                    out.push((id, on.then_some(ap.ssid)));
                 }
             }
         }
-        hints
+        out
     }
 
-    /// Part of every re-query: for each of `ids` with a socket, what hostapd beacons replaces
+    /// Part of every re-query: for each of `ids` that hostapd serves, what it beacons replaces
     /// the kernel's SSID where they disagree (logged once per change).
     pub fn correct(&mut self, view: &mut View, ids: &[u32]) {
-        for a in self.clients.iter_mut().filter(|a| ids.contains(&a.ifindex)) {
-            let Some(said) = status_ssid(&mut a.client) else { continue };
-            let Some(w) = view.wifi.get(&a.ifindex) else { continue };
+        for (id, said) in self.said_by_hostapd(view, ids) {
+            let Some(w) = view.wifi.get(&id) else { continue };
             let mut w = w.clone();
-            let changed = said != a.said;
-            a.said = said.clone();
+            let changed = self.said.get(&id) != Some(&said);
+            self.said.insert(id, said.clone());
+            let name = w.ifname.clone();
             match (said, &w.ssid) {
                 (Some(h), Some(k)) if h != *k => {
                     if changed {
-                        info!(
-                            "{}: hostapd beacons ssid=\"{h}\", the kernel still says \"{k}\" (an in-place reload): following hostapd",
-                            a.client.ifname()
-                        );
+                        info!("{name}: hostapd beacons ssid=\"{h}\", the kernel still says \"{k}\" (an in-place reload): following hostapd");
                     }
                     w.ssid = Some(h);
                 }
                 (Some(h), None) if w.iftype == Some(IfType::Ap) => {
                     if changed {
-                        info!(
-                            "{}: hostapd beacons ssid=\"{h}\", the kernel has no SSID yet: following hostapd",
-                            a.client.ifname()
-                        );
+                        info!("{name}: hostapd beacons ssid=\"{h}\", the kernel has no SSID yet: following hostapd");
                     }
                     w.ssid = Some(h);
                 }
                 (None, Some(k)) => {
                     if changed {
                         info!(
-                            "{}: hostapd says the BSS is not beaconing; the kernel says \"{k}\": following hostapd",
-                            a.client.ifname()
+                            "{name}: hostapd says the BSS is not beaconing; the kernel says \"{k}\": following hostapd"
                         );
                     }
                     w.ssid = None;
                 }
                 _ => {}
             }
-            view.wifi.insert(a.ifindex, w);
+            view.wifi.insert(id, w);
         }
     }
 
-    /// The netdevs with an attached socket.
-    pub fn attached(&self) -> Vec<u32> {
-        self.clients.iter().map(|a| a.ifindex).collect()
+    /// The AP netdevs hostapd may speak for (each has a socket, or a socket on its radio).
+    pub fn attached(&self, view: &View) -> Vec<u32> {
+        let radios: Vec<Option<u32>> =
+            self.clients.iter().map(|a| view.wifi.get(&a.ifindex).and_then(|w| w.wiphy)).collect();
+        view.wifi
+            .values()
+            .filter(|w| {
+                self.clients.iter().any(|a| a.ifindex == w.ifindex) || (w.wiphy.is_some() && radios.contains(&w.wiphy))
+            })
+            .map(|w| w.ifindex)
+            .collect()
     }
 }
 
-/// What hostapd's STATUS says this BSS beacons: `Some(ssid)` while the radio is ENABLED,
-/// `None` while it is not; `None` from the function (no answer) when hostapd did not answer or
-/// has no such BSS: the kernel's word stands then.
-fn status_ssid(c: &mut Client) -> Option<Option<Ssid>> {
-    let reply = match c.status(TIMEOUT) {
-        Ok(Outcome::Ok(r)) => r,
-        Ok(Outcome::Timeout | Outcome::Gone) | Err(_) => return None,
-    };
-    let status = reply.view().ok()?;
-    let ap = status.ap(c.ifname().as_bytes()).ok()??;
-    Some(matches!(ap.state, State::Enabled).then_some(ap.ssid))
+/// STATUS of one socket; `None` when hostapd did not answer (busy, gone): the kernel's word
+/// stands then.
+fn status(c: &mut Client) -> Option<crate::hostapd::StatusReply> {
+    match c.status(TIMEOUT) {
+        Ok(Outcome::Ok(r)) => Some(r),
+        Ok(Outcome::Timeout | Outcome::Gone) | Err(_) => None,
+    }
 }
