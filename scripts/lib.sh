@@ -73,6 +73,9 @@ print_versions() {
   echo "versions: zig: $("$cross/bin/zig" version 2>/dev/null || echo not installed)"
   echo "versions: cargo-zigbuild: $("$cross/bin/cargo-zigbuild" --version 2>/dev/null || echo not installed)"
   echo "versions: cargo-fuzz: $(cargo-fuzz --version 2>/dev/null || echo not installed)"
-  v=$(find "${VM_CACHE:-/var/cache/vm-run}" -mindepth 1 -maxdepth 1 -type d -printf '%f ' 2>/dev/null)
-  echo "versions: VM kernel(s) in ${VM_CACHE:-/var/cache/vm-run}: ${v:-not prepared}"
+  local c
+  for c in /var/cache/vm-run /var/cache/vm-run-6.1; do
+    v=$(find "$c" -mindepth 1 -maxdepth 1 -type d -printf '%f ' 2>/dev/null)
+    echo "versions: VM kernel(s) in $c: ${v:-not prepared}"
+  done
 }
