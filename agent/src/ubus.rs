@@ -326,6 +326,19 @@ fn encode(f: impl Fn(&mut [u8]) -> Result<usize, EncodeError>) -> Result<Vec<u8>
     }
 }
 
+/// Waits until `fd` is ready for `flags` or `deadline` passes (then `Timeout`).
+fn wait_ready(fd: &OwnedFd, flags: PollFlags, deadline: Instant) -> Result<(), Error> {
+    let left = deadline.saturating_duration_since(Instant::now());
+    if left.is_zero() {
+        return Err(Error::Timeout);
+    }
+    let mut fds = [PollFd::new(fd, flags)];
+    match poll(&mut fds, Some(&timespec(left))) {
+        Ok(_) | Err(Errno::INTR) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
 fn timespec(d: Duration) -> Timespec {
     // tv_nsec is an i32 or an i64 depending on the target (32-bit MIPS/ARM: i32); nanoseconds fit both
     Timespec { tv_sec: d.as_secs().try_into().unwrap_or(i64::MAX), tv_nsec: d.subsec_nanos() as _ }
@@ -469,17 +482,7 @@ impl Client {
             match rustix::net::send(&c.fd, &msg[sent..], SendFlags::NOSIGNAL | SendFlags::DONTWAIT) {
                 Ok(n) => sent += n,
                 Err(Errno::INTR) => {}
-                Err(Errno::AGAIN) => {
-                    let left = deadline.saturating_duration_since(Instant::now());
-                    if left.is_zero() {
-                        return Err(Error::Timeout);
-                    }
-                    let mut fds = [PollFd::new(&c.fd, PollFlags::OUT)];
-                    match poll(&mut fds, Some(&timespec(left))) {
-                        Ok(_) | Err(Errno::INTR) => {}
-                        Err(e) => return Err(e.into()),
-                    }
-                }
+                Err(Errno::AGAIN) => wait_ready(&c.fd, PollFlags::OUT, deadline)?,
                 Err(e) => {
                     let e = Error::from(e);
                     if e == Error::Disconnected {
@@ -510,15 +513,7 @@ impl Client {
                 Err(Errno::INTR) => {}
                 Err(Errno::AGAIN) => {
                     let Some(deadline) = deadline else { return Ok(false) };
-                    let left = deadline.saturating_duration_since(Instant::now());
-                    if left.is_zero() {
-                        return Err(Error::Timeout);
-                    }
-                    let mut fds = [PollFd::new(&c.fd, PollFlags::IN)];
-                    match poll(&mut fds, Some(&timespec(left))) {
-                        Ok(_) | Err(Errno::INTR) => {}
-                        Err(e) => return Err(e.into()),
-                    }
+                    wait_ready(&c.fd, PollFlags::IN, deadline)?;
                 }
                 Err(e) => {
                     let e = Error::from(e);
