@@ -54,17 +54,8 @@ MKPKG_ARGS = [
     "--files", "files",
 ]
 
-failed = 0
-
-
-def check(name, ok, why=""):
-    global failed
-    if ok:
-        print(f"ok - {name}")
-    else:
-        failed += 1
-        print(f"not ok - {name}" + (f": {why}" if why else ""))
-    return ok
+import tap  # noqa: E402  (next to this file)
+from tap import check  # noqa: E402
 
 
 def raw(name):
@@ -360,7 +351,7 @@ def main():
     reader_checks()
     writer_checks()
     malformed_checks()
-    return 1 if failed else 0
+    return 1 if tap.failed else 0
 
 
 if __name__ == "__main__":

@@ -30,17 +30,8 @@ LINUX_CAPS = {
     "CAP_CHECKPOINT_RESTORE",
 }
 
-failed = 0
-
-
-def check(name, ok, why=""):
-    global failed
-    if ok:
-        print(f"ok - {name}")
-    else:
-        failed += 1
-        print(f"not ok - {name}" + (f": {why}" if why else ""))
-    return ok
+import tap  # noqa: E402  (next to this file)
+from tap import check  # noqa: E402
 
 
 def uci_parse(text, commented=False):
@@ -234,7 +225,7 @@ def main():
     check_config()
     check_init_and_caps()
     check_makefile()
-    return 1 if failed else 0
+    return 1 if tap.failed else 0
 
 
 if __name__ == "__main__":

@@ -25,17 +25,8 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 import read_apk  # noqa: E402
 
-failed = 0
-
-
-def check(name, ok, why=""):
-    global failed
-    if ok:
-        print(f"ok - {name}")
-    else:
-        failed += 1
-        print(f"not ok - {name}" + (f": {why}" if why else ""))
-    return ok
+import tap  # noqa: E402  (next to this file)
+from tap import check  # noqa: E402
 
 
 def cargo_version():
@@ -219,7 +210,7 @@ def main():
     # above any "-N", so do not mix the two on one router.
     check(f"opkg orders an SDK-built {cargo}-2 below {version}",
           opkg_cmp(f"{cargo}-2", version) < 0)
-    return 1 if failed else 0
+    return 1 if tap.failed else 0
 
 
 if __name__ == "__main__":
