@@ -177,32 +177,23 @@ impl Witness {
     pub fn correct(&mut self, view: &mut View, ids: &[u32]) {
         for (id, said) in self.said_by_hostapd(view, ids) {
             let Some(w) = view.wifi.get(&id) else { continue };
+            if !matches!(w.iftype, Some(IfType::Ap | IfType::P2pGo)) {
+                continue;
+            }
             let mut w = w.clone();
             let changed = self.said.get(&id) != Some(&said);
             self.said.insert(id, said.clone());
             let name = w.ifname.clone();
-            match (said, &w.ssid) {
-                (Some(h), Some(k)) if h != *k => {
+            // Only the SSID of a beaconing AP is hostapd's to correct: whether the netdev beacons
+            // at all is the kernel's to say (a netdev set down under a running hostapd stops
+            // its AP while hostapd's STATUS still says ENABLED).
+            if let (Some(h), Some(k)) = (said, &w.ssid) {
+                if h != *k {
                     if changed {
                         info!("{name}: hostapd beacons ssid=\"{h}\", the kernel still says \"{k}\" (an in-place reload): following hostapd");
                     }
                     w.ssid = Some(h);
                 }
-                (Some(h), None) if w.iftype == Some(IfType::Ap) => {
-                    if changed {
-                        info!("{name}: hostapd beacons ssid=\"{h}\", the kernel has no SSID yet: following hostapd");
-                    }
-                    w.ssid = Some(h);
-                }
-                (None, Some(k)) => {
-                    if changed {
-                        info!(
-                            "{name}: hostapd says the BSS is not beaconing; the kernel says \"{k}\": following hostapd"
-                        );
-                    }
-                    w.ssid = None;
-                }
-                _ => {}
             }
             view.wifi.insert(id, w);
         }
