@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use apwatch_core::hostapd::{self, Message, Reply, Request, Status};
-use rustix::event::{poll, PollFd, PollFlags, Timespec};
+use rustix::event::{poll, PollFd, PollFlags};
 
 /// Where hostapd makes its sockets (`ctrl_interface=` on Debian and OpenWrt).
 pub const DEFAULT_CTRL_DIR: &str = "/var/run/hostapd";
@@ -258,7 +258,7 @@ impl Client {
     }
 
     fn wait_readable(&self, d: Duration) -> io::Result<bool> {
-        let ts = Timespec { tv_sec: d.as_secs() as _, tv_nsec: d.subsec_nanos().into() };
+        let ts = crate::timing::timespec(d);
         let mut fds = [PollFd::new(&self.sock, PollFlags::IN)];
         loop {
             match poll(&mut fds, Some(&ts)) {

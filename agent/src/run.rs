@@ -14,7 +14,7 @@ use apwatch_core::config::Config;
 use apwatch_core::pipeline::{DirtySet, Hint, Pipeline};
 use apwatch_core::policy;
 use embassy_sync::blocking_mutex::raw::NoopRawMutex;
-use rustix::event::{poll, PollFd, PollFlags, Timespec};
+use rustix::event::{poll, PollFd, PollFlags};
 
 use crate::apply::Effects;
 use crate::bridge::Bridges;
@@ -172,10 +172,7 @@ impl Agent {
                 bus_pending,
                 self.witness.next_poll(),
             ]);
-            let timeout = deadline.map(|d| {
-                let left = d.saturating_duration_since(now);
-                Timespec { tv_sec: left.as_secs() as _, tv_nsec: left.subsec_nanos() as _ }
-            });
+            let timeout = deadline.map(|d| crate::timing::timespec(d.saturating_duration_since(now)));
 
             let (genl_ready, rtnl_ready, bus_ready) = {
                 let bus = match &self.effects.bridges {

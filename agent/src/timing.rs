@@ -85,6 +85,12 @@ impl Backoff {
     }
 }
 
+/// A poll timeout. `tv_nsec` is an i32 or an i64 depending on the target (32-bit MIPS and ARM
+/// with musl: i32); nanoseconds below a second fit both.
+pub fn timespec(d: Duration) -> rustix::event::Timespec {
+    rustix::event::Timespec { tv_sec: d.as_secs().try_into().unwrap_or(i64::MAX), tv_nsec: d.subsec_nanos() as _ }
+}
+
 /// The earliest of some optional deadlines.
 pub fn earliest(deadlines: impl IntoIterator<Item = Option<Instant>>) -> Option<Instant> {
     deadlines.into_iter().flatten().min()

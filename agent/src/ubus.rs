@@ -43,7 +43,7 @@ use std::time::{Duration, Instant};
 use apwatch_core::blob::{Fields, Writer};
 use apwatch_core::ubus::{self as wire, Message, MessageType, Method, ObjectInfo, Status};
 use apwatch_core::EncodeError;
-use rustix::event::{poll, PollFd, PollFlags, Timespec};
+use rustix::event::{poll, PollFd, PollFlags};
 use rustix::io::Errno;
 use rustix::net::{AddressFamily, RecvFlags, SendFlags, SocketAddrUnix, SocketFlags, SocketType};
 
@@ -333,15 +333,10 @@ fn wait_ready(fd: &OwnedFd, flags: PollFlags, deadline: Instant) -> Result<(), E
         return Err(Error::Timeout);
     }
     let mut fds = [PollFd::new(fd, flags)];
-    match poll(&mut fds, Some(&timespec(left))) {
+    match poll(&mut fds, Some(&crate::timing::timespec(left))) {
         Ok(_) | Err(Errno::INTR) => Ok(()),
         Err(e) => Err(e.into()),
     }
-}
-
-fn timespec(d: Duration) -> Timespec {
-    // tv_nsec is an i32 or an i64 depending on the target (32-bit MIPS/ARM: i32); nanoseconds fit both
-    Timespec { tv_sec: d.as_secs().try_into().unwrap_or(i64::MAX), tv_nsec: d.subsec_nanos() as _ }
 }
 
 impl Client {
