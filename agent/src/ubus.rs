@@ -1344,7 +1344,7 @@ mod tests {
     fn wait_readable(c: &Client) {
         let fd = c.fd().unwrap();
         let mut fds = [PollFd::new(&fd, PollFlags::IN)];
-        let n = poll(&mut fds, Some(&timespec(Duration::from_secs(30)))).unwrap();
+        let n = poll(&mut fds, Some(&crate::timing::timespec(Duration::from_secs(30)))).unwrap();
         assert!(n > 0, "nothing came");
     }
 
