@@ -50,8 +50,6 @@ pub struct Round {
     pub ok: bool,
     /// Links to read back: each moved port, each created bridge.
     pub touched: Vec<u32>,
-    /// Some membership waits for netifd.
-    pub waiting: bool,
 }
 
 impl Effects {
@@ -76,8 +74,8 @@ impl Effects {
         for a in &plan.actions {
             match self.bridges.apply(kernel, view, a, &plan.actions, cfg.main.rtnl_fallback) {
                 Ok(Outcome::Waiting) => {
+                    // netifd's own patience (Netifd::recheck_at) schedules the next look
                     debug!("{}: asked netifd already, waiting for it", describe(a));
-                    round.waiting = true;
                     continue;
                 }
                 Ok(Outcome::Done { created_bridge }) => {

@@ -402,7 +402,6 @@ impl Agent {
             }
             // netifd acts after answering: look at the kernel again once its patience is over
             self.recheck = self.effects.bridges.netifd().and_then(|n| n.recheck_at());
-            let _ = round.waiting;
             if !ok {
                 break;
             }
