@@ -4,42 +4,12 @@
 // Tests may unwrap: a panic there is a failing test.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
-#[macro_use]
-mod log;
-mod apply;
-mod bridge;
-mod config_file;
-mod dhcp;
-mod events;
-mod files;
-mod hostapd;
-mod json;
-mod kernel;
-mod monitor;
-mod netifd;
-mod observe;
-mod run;
-mod socket;
-mod state;
-mod status_led;
-mod timing;
-mod ubus;
-mod view;
-mod witness;
-
 use std::process::ExitCode;
+
+use apwatch::{config_file, monitor, radios, run, state, Exit};
 
 use apwatch_core::config::BackendOption;
 use apwatch_core::escape::IwEscaped;
-
-/// Exit codes, as documented in `--help`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Exit {
-    Ok = 0,
-    Runtime = 1,
-    Usage = 2,
-    Config = 3,
-}
 
 const HELP: &str = "\
 apwatch: puts Wi-Fi AP netdevs into the right bridge and serves DHCP there, following the
@@ -181,26 +151,6 @@ fn status(config: &str, json_out: bool) -> Exit {
         println!("radio {r}");
     }
     Exit::Ok
-}
-
-/// The radio map: sysfs (name, driver, device path) and nl80211 (bands), one line per radio.
-#[cfg(feature = "board")]
-pub fn radios() -> Vec<String> {
-    let Ok(mut map) = apwatch_board::RadioMap::read(std::path::Path::new("/sys")) else { return Vec::new() };
-    let bands = kernel::Kernel::open().map_err(kernel::Error::Io).and_then(|mut k| {
-        k.resolve_nl80211()?;
-        k.dump_wiphy_bands()
-    });
-    for (index, mask) in bands.unwrap_or_default() {
-        let set = (0u8..32).filter(|b| mask >> b & 1 != 0).map(apwatch_board::Band::from_nl80211).collect();
-        map.set_bands(index, set);
-    }
-    map.iter().map(|r| r.to_string()).collect()
-}
-
-#[cfg(not(feature = "board"))]
-pub fn radios() -> Vec<String> {
-    Vec::new()
 }
 
 fn main() -> ExitCode {
