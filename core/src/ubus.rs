@@ -8,7 +8,7 @@
 //! hold blobmsg fields (see [`crate::blob`]).
 
 use crate::blob::{self, Attrs, Fields, Nest, Type, Writer};
-use crate::{EncodeError, Error};
+use crate::{EncodeError, Error, SsidRef};
 
 /// Size of `struct ubus_msghdr`.
 pub const HEADER_LEN: usize = 8;
@@ -696,6 +696,74 @@ impl<'a> InterfaceStatus<'a> {
     }
 }
 
+/// The path of OpenWrt hostapd's ucode object (`hostapd.uc`: methods `bss_info`, `config_set`,
+/// …; notifications `bss.add` / `bss.reload` / `bss.remove` to its subscribers).
+pub const HOSTAPD_OBJECT: &[u8] = b"hostapd";
+
+/// What happened to a BSS, as hostapd's notification names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum BssChange {
+    /// `bss.add`: hostapd set the BSS up.
+    Add,
+    /// `bss.reload`: its configuration was applied again (`wifi reload`: `bss.set_config`).
+    Reload,
+    /// `bss.remove`: hostapd took it down.
+    Remove,
+}
+
+/// A notification of the `hostapd` object: `bss.<change> {name: ifname (, reconf: bool)}`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct BssNotice<'a> {
+    /// What happened.
+    pub change: BssChange,
+    /// The BSS's netdev.
+    pub ifname: &'a [u8],
+}
+
+impl<'a> BssNotice<'a> {
+    /// From a notification's method and data; `Ok(None)` for another notification (hostapd's
+    /// object may grow others).
+    pub fn parse(method: &[u8], data: &Fields<'a>) -> Result<Option<Self>, Error> {
+        let change = match method {
+            b"bss.add" => BssChange::Add,
+            b"bss.reload" => BssChange::Reload,
+            b"bss.remove" => BssChange::Remove,
+            _ => return Ok(None),
+        };
+        let ifname = data.get_str(b"name")?.ok_or(Error::MissingAttribute { kind: blob::kind::STRING.into() })?;
+        Ok(Some(BssNotice { change, ifname }))
+    }
+}
+
+/// What `hostapd bss_info {iface}` answers that apwatch needs: the `ssid=` line of the BSS's
+/// configuration (hostapd.uc copies chosen config lines into the reply as strings). Absent
+/// when the BSS is configured another way (`ssid2=`): hostapd then says nothing about it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct BssInfo<'a> {
+    /// The configured SSID, 1..=32 bytes (checked), raw.
+    pub ssid: Option<SsidRef<'a>>,
+}
+
+impl<'a> BssInfo<'a> {
+    /// From the DATA table of the reply. An empty `ssid` is no SSID; one over 32 bytes is
+    /// `BadSsid`.
+    pub fn parse(data: &Fields<'a>) -> Result<Self, Error> {
+        let ssid = match data.get_str(b"ssid")? {
+            None | Some([]) => None,
+            Some(s) => Some(SsidRef::new(s)?),
+        };
+        Ok(BssInfo { ssid })
+    }
+}
+
+/// The arguments of `hostapd bss_info`: `{iface: ifname}`.
+pub fn bss_info_args(w: &mut Writer<'_>, ifname: &[u8]) -> Result<(), EncodeError> {
+    w.string(b"iface", ifname)
+}
+
 /// Writes one message: the header, then typed attributes in the order called. The root's and
 /// nested lengths are filled in by [`MessageWriter::finish`] and the closures' ends.
 #[derive(Debug)]
@@ -1279,6 +1347,64 @@ mod tests {
         // a lookup of everything has no OBJPATH
         let n = MessageWriter::new(&mut buf, MessageType::Lookup, 7, 0).unwrap().finish().unwrap();
         assert_eq!(&buf[..n], msg("09", "netifd", 18));
+    }
+
+    #[test]
+    fn hostapds_notifications_and_bss_info_as_recorded() {
+        // the notification as the subscriber gets it (an INVOKE of its own object)
+        let (m, _) = Message::parse(msg("13", "subscriber", 9)).unwrap();
+        let inv = Invoke::parse(&m).unwrap();
+        let n = BssNotice::parse(inv.method, &inv.data.unwrap()).unwrap();
+        assert_eq!(n, Some(BssNotice { change: BssChange::Add, ifname: b"wlan0" }));
+        // bss_info's answer: the SSID, raw
+        let (m, _) = Message::parse(msg("14", "server", 1)).unwrap();
+        let info = BssInfo::parse(&m.data().unwrap()).unwrap();
+        assert_eq!(info.ssid.map(|s| s.as_bytes()), Some(&b"foo"[..]));
+        // the request's arguments, byte for byte
+        let mut buf = [0u8; 128];
+        let n = invoke(&mut buf, 2, 0xdece_f44e, b"bss_info", |w| bss_info_args(w, b"wlan0")).unwrap();
+        assert_eq!(&buf[..n], msg("14", "client", 4));
+    }
+
+    #[test]
+    fn hostapds_notices_checked() {
+        let mut buf = [0u8; 256];
+        let mut table = |f: &dyn Fn(&mut Writer<'_>) -> Result<(), EncodeError>| {
+            let mut w = Writer::new(&mut buf);
+            f(&mut w).unwrap();
+            let n = w.len();
+            buf[..n].to_vec()
+        };
+        let named = table(&|w| w.string(b"name", b"wlan1-1"));
+        let reload = table(&|w| {
+            w.string(b"name", b"wlan1")?;
+            w.bool(b"reconf", true)
+        });
+        let nameless = table(&|w| w.bool(b"reconf", false));
+        let int_name = table(&|w| w.int32(b"name", 1));
+        assert_eq!(
+            BssNotice::parse(b"bss.remove", &Fields::new(&named)),
+            Ok(Some(BssNotice { change: BssChange::Remove, ifname: b"wlan1-1" }))
+        );
+        assert_eq!(
+            BssNotice::parse(b"bss.reload", &Fields::new(&reload)),
+            Ok(Some(BssNotice { change: BssChange::Reload, ifname: b"wlan1" }))
+        );
+        assert_eq!(BssNotice::parse(b"sta_auth", &Fields::new(&named)), Ok(None));
+        assert!(BssNotice::parse(b"bss.add", &Fields::new(&nameless)).is_err());
+        assert!(BssNotice::parse(b"bss.add", &Fields::new(&int_name)).is_err());
+        // SSIDs are bytes: not UTF-8 is fine, empty is none, 33 bytes is refused
+        let odd = table(&|w| w.string(b"ssid", b"\xff\x00caf\xc3"));
+        assert_eq!(
+            BssInfo::parse(&Fields::new(&odd)).unwrap().ssid.map(|s| s.as_bytes()),
+            Some(&b"\xff\x00caf\xc3"[..])
+        );
+        let empty = table(&|w| w.string(b"ssid", b""));
+        assert_eq!(BssInfo::parse(&Fields::new(&empty)), Ok(BssInfo { ssid: None }));
+        let none = table(&|w| w.string(b"bssid", b"02:00:00:00:00:00"));
+        assert_eq!(BssInfo::parse(&Fields::new(&none)), Ok(BssInfo { ssid: None }));
+        let long = table(&|w| w.string(b"ssid", &[b'x'; 33]));
+        assert_eq!(BssInfo::parse(&Fields::new(&long)), Err(Error::BadSsid));
     }
 
     #[test]
