@@ -16,7 +16,9 @@
 //!    it returns `Ok(None)`. Each call handles at most one message and says what it was:
 //!    [`Incoming::Event`] (already acknowledged to ubusd), [`Incoming::Call`] (answer it with
 //!    [`Client::reply`], [`Client::reply_data`] or [`Client::reply_json`]),
-//!    [`Incoming::Subscribers`], [`Incoming::Reply`] (a reply nobody waits for any more),
+//!    [`Incoming::Notification`] (of an object [`Client::subscribe`]d to; answered when the
+//!    notifier waits), [`Incoming::Unsubscribed`], [`Incoming::Subscribers`],
+//!    [`Incoming::Reply`] (a reply nobody waits for any more),
 //!    [`Incoming::Malformed`], [`Incoming::Disconnected`], [`Incoming::Other`].
 //!    [`Client::has_pending`] says whether a call would return something without reading the
 //!    socket (use a zero poll timeout then). Partial messages stay buffered across calls: a
@@ -238,6 +240,14 @@ pub enum Incoming {
     Event(Event),
     /// A call of one of our objects' methods, to be answered.
     Call(Call),
+    /// A notification of an object we subscribed to (already answered when the notifier
+    /// waits for one): `name` is its type (e.g. `bss.reload`).
+    Notification(Event),
+    /// ubusd ended a subscription of ours: the object `target` went away.
+    Unsubscribed {
+        /// The object's id.
+        target: u32,
+    },
     /// ubusd says whether one of our objects has subscribers now.
     Subscribers {
         /// Our object.
@@ -271,6 +281,8 @@ struct Conn {
     object_ids: Vec<Option<u32>>,
     /// The anonymous object events are delivered to.
     listener: Option<u32>,
+    /// The anonymous object notifications of subscribed objects are delivered to.
+    subscriber: Option<u32>,
 }
 
 /// The collected answer to one request: its DATA messages and the STATUS.
@@ -414,6 +426,7 @@ impl Client {
             rx: Vec::new(),
             object_ids: vec![None; self.objects.len()],
             listener: None,
+            subscriber: None,
         });
         self.cache.clear();
         self.generation += 1;
@@ -779,6 +792,40 @@ impl Client {
         Ok(())
     }
 
+    /// Subscribes to the notifications of the object at `path` on this connection (a new
+    /// connection or the object re-appearing with a new id needs a new call: watch
+    /// `ubus.object.add` and [`Incoming::Unsubscribed`]). Returns the object's id; an object
+    /// that is not there is `Status(NotFound)`.
+    pub fn subscribe(&mut self, path: &str) -> Result<u32, Error> {
+        self.with_retry(|c| {
+            let subscriber = match c.conn.as_ref().and_then(|c| c.subscriber) {
+                Some(id) => id,
+                None => {
+                    let id = c.add_object_once(None)?;
+                    if let Some(conn) = c.conn.as_mut() {
+                        conn.subscriber = Some(id);
+                    }
+                    id
+                }
+            };
+            let mut retried = false;
+            loop {
+                let target = c.lookup_once(path)?.id;
+                let seq = c.next_seq()?;
+                let msg = encode(|b| wire::subscribe(b, seq, subscriber, target))?;
+                match c.request(&msg, seq, 0)?.status {
+                    Status::Ok => return Ok(target),
+                    // a cached id of an object that has gone: look it up again, once
+                    Status::NotFound if !retried => {
+                        retried = true;
+                        c.forget(path.as_bytes());
+                    }
+                    s => return Err(Error::Status(s)),
+                }
+            }
+        })
+    }
+
     /// Sends event `name` with the payload `data` writes; waits for ubusd's STATUS (sent
     /// before delivery).
     pub fn send_event(
@@ -893,6 +940,16 @@ impl Client {
                     let data = inv.data.map(|d| d.as_bytes().to_vec()).unwrap_or_default();
                     return Ok(Incoming::Event(Event { name: inv.method.to_vec(), data }));
                 }
+                if Some(inv.objid) == conn.and_then(|c| c.subscriber) {
+                    // libubus answers a notification unless the notifier said it waits for none
+                    // (netifd and OpenWrt's hostapd notify with NO_REPLY)
+                    if !inv.no_reply {
+                        let msg = encode(|b| wire::reply_status(b, inv.seq, inv.peer, inv.objid, Status::Ok))?;
+                        let _ = self.send(&msg);
+                    }
+                    let data = inv.data.map(|d| d.as_bytes().to_vec()).unwrap_or_default();
+                    return Ok(Incoming::Notification(Event { name: inv.method.to_vec(), data }));
+                }
                 let ours = conn.and_then(|c| c.object_ids.iter().position(|id| *id == Some(inv.objid)));
                 let object = ours.and_then(|i| self.objects.get(i).copied());
                 let method = object.and_then(|o| o.methods.iter().find(|me| me.name == inv.method));
@@ -922,6 +979,10 @@ impl Client {
             MessageType::Notify if m.header.peer == 0 => match (m.objid(), m.active()) {
                 (Some(objid), Some(active)) => Ok(Incoming::Subscribers { objid, active }),
                 _ => Ok(Incoming::Other(kind)),
+            },
+            MessageType::Unsubscribe => match m.target() {
+                Some(target) => Ok(Incoming::Unsubscribed { target }),
+                None => Ok(Incoming::Other(kind)),
             },
             MessageType::Status | MessageType::Data => {
                 Ok(Incoming::Reply { seq: m.header.seq, kind, status: m.status() })
@@ -1184,6 +1245,8 @@ mod tests {
     const C09: &str = include_str!("../../tests/data/ubus/09-netifd-start-events.txt");
     const C10: &str = include_str!("../../tests/data/ubus/10-netifd-restart-events.txt");
     const C12: &str = include_str!("../../tests/data/ubus/12-hostapd-object-server.txt");
+    const C13: &str = include_str!("../../tests/data/ubus/13-hostapd-subscriber.txt");
+    const C14: &str = include_str!("../../tests/data/ubus/14-hostapd-call.txt");
 
     const GUEST: u32 = 0x6a14_ba8c;
     const IFACE_TYPE: u32 = 0x1b70_630d;
@@ -1356,6 +1419,66 @@ mod tests {
             }
             wait_readable(c);
         }
+    }
+
+    const HOSTAPD_ID: u32 = 0xdece_f44e;
+    const SUBSCRIBER: u32 = 0x6db9_a6f4;
+
+    /// A notification as ubusd forwards one sent with NO_REPLY (netifd, OpenWrt's hostapd).
+    fn notification(seq: u16, notifier: u32, to: u32, method: &[u8], name: &[u8]) -> Vec<u8> {
+        build(|b| {
+            let mut m = wire::MessageWriter::new(b, MessageType::Invoke, seq, notifier)?;
+            m.no_reply(1)?.objid(to)?.method(method)?.user(b"root")?.group(b"root")?;
+            m.data(|w| w.string(b"name", name))?;
+            m.finish()
+        })
+    }
+
+    #[test]
+    fn subscribes_and_takes_notifications_as_recorded() {
+        let mut script = replay(C13, "subscriber", 9);
+        // the recorded notification (sent without NO_REPLY): answered
+        script.push(Send(msg(C13, "subscriber", 9)));
+        script.push(Expect(msg(C13, "subscriber", 10)));
+        // hostapd.uc's own bss_event() notifies with NO_REPLY: no answer
+        script.push(Send(notification(7, 0x7264_7935, SUBSCRIBER, b"bss.reload", b"wlan0")));
+        // hostapd exits: ubusd ends the subscription
+        script.push(Send(build(|b| {
+            let mut m = wire::MessageWriter::new(b, MessageType::Unsubscribe, 8, 0)?;
+            m.objid(SUBSCRIBER)?.target(HOSTAPD_ID)?;
+            m.finish()
+        })));
+        // the new hostapd: the cached id is stale, ubusd says NOT_FOUND; looked up again
+        script.push(Expect(build(|b| wire::subscribe(b, 4, SUBSCRIBER, HOSTAPD_ID))));
+        script.push(Send(status(4, 0, None, Status::NotFound)));
+        script.push(Expect(build(|b| wire::lookup(b, 5, b"hostapd"))));
+        script.push(Send(lookup_data(5, "hostapd", 0x1234_5678, 0x0bad_cafe)));
+        script.push(Send(status(5, 0, None, Status::Ok)));
+        script.push(Expect(build(|b| wire::subscribe(b, 6, SUBSCRIBER, 0x1234_5678))));
+        script.push(Send(status(6, 0, None, Status::Ok)));
+        let p = peer("subscribe", vec![script]);
+        let mut c = p.client();
+        assert_eq!(c.subscribe("hostapd"), Ok(HOSTAPD_ID));
+        let Incoming::Notification(n) = incoming(&mut c) else { panic!("not a notification") };
+        assert_eq!((n.name.as_slice(), n.data().get_str(b"name")), (&b"bss.add"[..], Ok(Some(&b"wlan0"[..]))));
+        let Incoming::Notification(n) = incoming(&mut c) else { panic!("not a notification") };
+        assert_eq!((n.name.as_slice(), n.data().get_str(b"name")), (&b"bss.reload"[..], Ok(Some(&b"wlan0"[..]))));
+        assert_eq!(incoming(&mut c), Incoming::Unsubscribed { target: HOSTAPD_ID });
+        assert_eq!(c.subscribe("hostapd"), Ok(0x1234_5678));
+        drop(c);
+        p.finish();
+    }
+
+    #[test]
+    fn calls_bss_info_as_recorded() {
+        let p = peer("bss_info", vec![replay(C14, "client", 7)]);
+        let mut c = p.client();
+        let reply = c.invoke("hostapd", "bss_info", |w| wire::bss_info_args(w, b"wlan0")).unwrap();
+        assert_eq!(reply.status, Status::Ok);
+        let info = wire::BssInfo::parse(&reply.data().unwrap()).unwrap();
+        assert_eq!(info.ssid.map(|s| s.as_bytes().to_vec()), Some(b"foo".to_vec()));
+        drop(c);
+        p.finish();
     }
 
     #[test]
