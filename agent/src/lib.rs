@@ -15,6 +15,7 @@ pub mod dhcp;
 pub mod events;
 pub mod files;
 pub mod hostapd;
+pub mod hostapd_ubus;
 pub mod json;
 pub mod kernel;
 pub mod monitor;

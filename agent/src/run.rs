@@ -110,6 +110,7 @@ impl Agent {
             witness: Witness::new(
                 std::path::PathBuf::from(cfg_hostapd_dir),
                 std::path::PathBuf::from(crate::hostapd::DEFAULT_OWN_DIR),
+                crate::ubus::socket_path(None),
             ),
             too_many: Once::default(),
         };
@@ -163,6 +164,7 @@ impl Agent {
             let now = Instant::now();
             let reap_at = self.effects.dnsmasq.busy().then(|| now + REAP);
             let bus_pending = self.effects.bridges.netifd().is_some_and(|n| n.has_pending()).then_some(now);
+            let witness_pending = self.witness.has_pending().then_some(now);
             let deadline = earliest([
                 self.burst.deadline(),
                 self.backoff.deadline(),
@@ -170,6 +172,7 @@ impl Agent {
                 reap_at,
                 self.recheck,
                 bus_pending,
+                witness_pending,
                 self.witness.next_poll(),
             ]);
             let timeout = deadline.map(|d| crate::timing::timespec(d.saturating_duration_since(now)));
@@ -226,7 +229,7 @@ impl Agent {
                 self.read_bus(&hup);
             }
             // hostapd's events and the slow STATUS round are hints like the kernel's
-            let mut hinted = self.witness.read_events();
+            let mut hinted = self.witness.read_events(&self.view);
             if self.witness.next_poll().is_some_and(|t| now >= t) {
                 hinted.extend(self.witness.poll(now, &self.view));
             }

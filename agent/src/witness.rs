@@ -2,7 +2,9 @@
 //! hostapd's in-place `reload` / `update_beacon` change what is on the air without telling it
 //! (no event, GET_INTERFACE keeps the old SSID). Where a control socket serves an AP netdev, its
 //! STATUS is read with every re-query of that netdev and on a slow timer, and what hostapd says
-//! wins over the kernel, logged once per change.
+//! wins over the kernel, logged once per change. On OpenWrt hostapd says the same over ubus
+//! (hostapd_ubus.rs): its notifications are hints, its `bss_info` speaks for a netdev no
+//! control socket answers for.
 
 use std::os::fd::{AsFd, BorrowedFd};
 use std::path::PathBuf;
@@ -13,6 +15,7 @@ use apwatch_core::nl80211::IfType;
 use apwatch_core::Ssid;
 
 use crate::hostapd::{self, Client, Dirs, Got, Open, Outcome};
+use crate::hostapd_ubus::{Heard, HostapdObject};
 use crate::view::{IdMap, View};
 
 /// How often STATUS is read without an event. hostapd 2.10 sends no event for `reload` or
@@ -38,12 +41,15 @@ pub struct Witness {
     /// What hostapd said last per AP netdev (for the once-per-change log line and the timer).
     said: IdMap<Option<Ssid>>,
     next_poll: Instant,
+    /// hostapd's ucode object on ubus (OpenWrt).
+    bus: HostapdObject,
 }
 
 impl Witness {
     /// `ctrl_dir` is where hostapd makes its sockets; the agent binds its own ends in `own_dir`
-    /// (stale ones of an earlier run are removed now).
-    pub fn new(ctrl_dir: PathBuf, own_dir: PathBuf) -> Witness {
+    /// (stale ones of an earlier run are removed now). `ubus_socket`: where ubusd listens, if it
+    /// runs.
+    pub fn new(ctrl_dir: PathBuf, own_dir: PathBuf, ubus_socket: PathBuf) -> Witness {
         match hostapd::remove_stale(&own_dir) {
             Ok(0) => {}
             Ok(n) => debug!("hostapd: removed {n} stale socket(s) in {}", own_dir.display()),
@@ -55,17 +61,28 @@ impl Witness {
             absent: IdMap::default(),
             said: IdMap::default(),
             next_poll: Instant::now() + POLL,
+            bus: HostapdObject::new(ubus_socket),
         }
     }
 
     /// The sockets to poll.
     pub fn fds(&self) -> Vec<BorrowedFd<'_>> {
-        self.clients.iter().map(|a| a.client.as_fd()).collect()
+        self.clients.iter().map(|a| a.client.as_fd()).chain(self.bus.fd()).collect()
     }
 
-    /// When the slow STATUS round is due (only while some socket is attached).
+    /// When the slow round is due: STATUS while some socket is attached, the bus while it is
+    /// not subscribed.
     pub fn next_poll(&self) -> Option<Instant> {
-        (!self.clients.is_empty()).then_some(self.next_poll)
+        crate::timing::earliest([(!self.clients.is_empty()).then_some(self.next_poll), self.bus.next_try()])
+    }
+
+    /// Whether the bus connection holds messages the socket no longer reports (read them now).
+    pub fn has_pending(&self) -> bool {
+        self.bus.has_pending()
+    }
+
+    fn ap_ids(view: &View) -> Vec<u32> {
+        view.wifi.values().filter(|w| matches!(w.iftype, Some(IfType::Ap | IfType::P2pGo))).map(|w| w.ifindex).collect()
     }
 
     /// Attaches to the socket of every AP netdev that has one, drops clients of netdevs that
@@ -88,6 +105,9 @@ impl Witness {
                     self.clients.push(Attached { ifindex, client });
                     continue;
                 }
+                Ok(Open::NotThere) if self.bus.subscribed() => {
+                    "no hostapd control socket: hostapd's ubus object speaks for it"
+                }
                 Ok(Open::NotThere) => "no hostapd control socket: the kernel's SSID is all there is",
                 Ok(Open::Stale) => "a hostapd control socket nobody answers (hostapd killed?)",
                 Ok(Open::Refused(r)) => {
@@ -106,10 +126,26 @@ impl Witness {
         }
     }
 
-    /// Reads hostapd's events; returns the netdevs to re-query (a BSS enabled or disabled, or
-    /// hostapd going away).
-    pub fn read_events(&mut self) -> Vec<u32> {
+    /// Reads hostapd's events (control sockets and bus); returns the netdevs to re-query (a BSS
+    /// enabled, disabled, added, reloaded or removed, or hostapd coming or going).
+    pub fn read_events(&mut self, view: &View) -> Vec<u32> {
         let mut hints = Vec::new();
+        for h in self.bus.drain() {
+            match h {
+                Heard::Bss(name) => {
+                    hints.extend(view.wifi.values().filter(|w| w.ifname.as_bytes() == name).map(|w| w.ifindex))
+                }
+                Heard::All => {
+                    // what hostapd says is news again (logged) once it speaks
+                    self.said = IdMap::default();
+                    hints.extend(Self::ap_ids(view));
+                }
+            }
+        }
+        // hostapd's object (re)appeared: subscribe now, not at the next retry
+        if self.bus.next_try().is_some_and(|t| t <= Instant::now()) && self.bus.ensure(Instant::now()) {
+            hints.extend(Self::ap_ids(view));
+        }
         self.clients.retain_mut(|a| loop {
             match a.client.recv_event() {
                 Ok(Got::Event(raw)) => {
@@ -138,20 +174,31 @@ impl Witness {
 
     /// The slow round: STATUS of every attached socket; returns the AP netdevs whose SSID on
     /// hostapd's side changed since it was last read.
+    /// Also tries the bus again when it is due (a new subscription re-queries every AP).
     pub fn poll(&mut self, now: Instant, view: &View) -> Vec<u32> {
+        let mut out = Vec::new();
+        if self.bus.ensure(now) {
+            out.extend(Self::ap_ids(view));
+        }
+        if self.clients.is_empty() || now < self.next_poll {
+            return out;
+        }
         self.next_poll = now + POLL;
         let ids: Vec<u32> = view.wifi.values().map(|w| w.ifindex).collect();
-        self.said_by_hostapd(view, &ids)
-            .into_iter()
-            .filter(|(i, s)| self.said.get(i) != Some(s))
-            .map(|(i, _)| i)
-            .collect()
+        // the bus is not polled: OpenWrt's hostapd notifies every BSS change
+        out.extend(
+            self.said_by_hostapd(view, &ids, false)
+                .into_iter()
+                .filter(|(i, s)| self.said.get(i) != Some(s))
+                .map(|(i, _)| i),
+        );
+        out
     }
 
     /// What hostapd says each of `ids` beacons: its own socket's STATUS, or (a `bss=` section
     /// without its own `ctrl_interface`) the STATUS of another BSS's socket on the same radio,
-    /// which lists every BSS of the radio.
-    fn said_by_hostapd(&mut self, view: &View, ids: &[u32]) -> Vec<(u32, Option<Ssid>)> {
+    /// which lists every BSS of the radio; else, with `bus`, `bss_info` of hostapd's object.
+    fn said_by_hostapd(&mut self, view: &View, ids: &[u32], bus: bool) -> Vec<(u32, Option<Ssid>)> {
         let wiphy = |i: u32| view.wifi.get(&i).and_then(|w| w.wiphy);
         let mut out = Vec::new();
         for a in &mut self.clients {
@@ -169,13 +216,24 @@ impl Witness {
                 }
             }
         }
+        if bus && self.bus.subscribed() {
+            for &id in ids {
+                if out.iter().any(|(i, _)| *i == id) {
+                    continue;
+                }
+                let Some(name) = view.link_name(id) else { continue };
+                if let Some(ssid) = self.bus.ssid(name) {
+                    out.push((id, Some(ssid)));
+                }
+            }
+        }
         out
     }
 
     /// Part of every re-query: for each of `ids` that hostapd serves, what it beacons replaces
     /// the kernel's SSID where they disagree (logged once per change).
     pub fn correct(&mut self, view: &mut View, ids: &[u32]) {
-        for (id, said) in self.said_by_hostapd(view, ids) {
+        for (id, said) in self.said_by_hostapd(view, ids, true) {
             let Some(w) = view.wifi.get(&id) else { continue };
             if !matches!(w.iftype, Some(IfType::Ap | IfType::P2pGo)) {
                 continue;
@@ -199,8 +257,12 @@ impl Witness {
         }
     }
 
-    /// The AP netdevs hostapd may speak for (each has a socket, or a socket on its radio).
+    /// The AP netdevs hostapd may speak for (each has a socket, or a socket on its radio; every
+    /// AP while hostapd's object is on the bus).
     pub fn attached(&self, view: &View) -> Vec<u32> {
+        if self.bus.subscribed() {
+            return Self::ap_ids(view);
+        }
         let radios: Vec<Option<u32>> =
             self.clients.iter().map(|a| view.wifi.get(&a.ifindex).and_then(|w| w.wiphy)).collect();
         view.wifi

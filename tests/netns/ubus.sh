@@ -20,7 +20,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 PEER=$HERE/lib/fake_ubusd.py
 BIN=${APWATCH_BIN:-$REPO/target/debug/apwatch}
-CASES=(peer first flip stale retry failed readback noop restart recreated nodev plain bus hostile)
+CASES=(peer first flip stale retry failed readback noop restart recreated nodev plain bus hostile hostapd)
 
 CASE="" T="" LOG="" CFG="" AGENT="" AGENT_RC="" PEER_PID="" KICKS=0 FAILS=0 APTYPE=""
 
@@ -270,6 +270,45 @@ c_peer() {
 	sleep 0.3
 	check recreated-netdev-not-readded 'd0 in [$(master_of d0)]' no_master d0
 	stop_peer
+}
+
+# o) OpenWrt hostapd's ucode object as the SSID's second witness (issue 13): an in-place reload
+# that the kernel never hears of (its SSID stays "guest") is told by bss.reload, and bss_info's
+# SSID wins; hostapd's object leaving and coming back (new id) is followed; a BSS hostapd no
+# longer has leaves the kernel's word standing.
+bss_infos() { python3 "$PEER" calls "$T/peer.jsonl" --from apwatch | grep -c '^hostapd bss_info'; }
+c_hostapd() {
+	peer_start "$TWO_NETS"
+	two_rules
+	peer hostapd up >/dev/null
+	peer bss add d0 "$(hex guest)" >/dev/null
+	mkap d0
+	wifi "d0 AP $(hex guest)"
+	start_agent || bad start 'no started line: $(tail -3 "$LOG")'
+	expect joined-guest 'br-guest [$(ports br-guest)]' ports_are br-guest d0
+	expect subscribed 'log: $(grep -a "hostapd on ubus" "$LOG" | tail -2); peer: $(peer hostapd up)' \
+		eval 'log_has "subscribed to the hostapd object" && peer hostapd up | grep -q "\"subscribers\": \[\"0x"'
+	check asked-bss-info 'calls: $(python3 "$PEER" calls "$T/peer.jsonl" --from apwatch | grep hostapd | tail -3)' \
+		eval '[ "$(bss_infos)" -ge 1 ]'
+	# `wifi reload` in place: hostapd beacons "lan", the kernel still says "guest", no link event
+	peer bss reload d0 "$(hex lan)" >/dev/null
+	expect reload-followed 'br-lan [$(ports br-lan)], br-guest [$(ports br-guest)]; log: $(grep -a "hostapd" "$LOG" | tail -3)' \
+		eval 'ports_are br-lan d0 && ports_are br-guest ""'
+	check logged-once 'log: $(grep -a "kernel still says" "$LOG")' \
+		eval '[ "$(log_count "hostapd beacons ssid=\"lan\", the kernel still says \"guest\"")" = 1 ]'
+	expect dropin-follows 'lan drop-in: $(ls "$T/dns")' not test -e "$T/dns/apwatch-guest.conf"
+	# hostapd exits: its object goes (UNSUBSCRIBE); the kernel's word stands again
+	peer hostapd down >/dev/null
+	expect gone-kernel-word 'br-guest [$(ports br-guest)]; log: $(grep -a "hostapd" "$LOG" | tail -3)' ports_are br-guest d0
+	# a new hostapd (new object id) with the same BSS: subscribed again at once, its word wins
+	peer hostapd up >/dev/null
+	expect back-resubscribed 'br-lan [$(ports br-lan)]; log: $(grep -a "hostapd on ubus" "$LOG" | tail -3)' ports_are br-lan d0
+	# hostapd no longer serves the BSS (bss.remove): no opinion, the kernel's SSID
+	peer bss remove d0 >/dev/null
+	expect removed-kernel-word 'br-guest [$(ports br-guest)]' ports_are br-guest d0
+	check no-errors 'errors: $(grep -a "^error" "$LOG" | head -3)' not grep -aq '^error' "$LOG"
+	stop_agent
+	check exit-0 'SIGTERM: exit code $AGENT_RC' test "$AGENT_RC" = 0
 }
 
 # a) first start: add_device {name, link-ext: true}; the bridge is what netifd's status names

@@ -419,6 +419,8 @@ SIG_NETWORK = signature([("restart", []), ("reload", []),
                                              ("exclude", INT8)]),
                          ("get_proto_handlers", []), ("add_dynamic", [("name", STRING)]),
                          ("netns_updown", [("jail", STRING), ("start", INT8)])])
+# OpenWrt hostapd's ucode object (hostapd.uc): only what apwatch uses
+SIG_HOSTAPD = signature([("bss_info", [("iface", STRING)]), ("reload", [("phy", STRING), ("radio", INT32)])])
 SIG_DEVICE = signature([("status", [("name", STRING)]),
                         ("set_alias", [("alias", ARRAY), ("device", STRING)]),
                         ("set_state", [("name", STRING), ("defer", INT8), ("auth_status", INT8),
@@ -573,6 +575,9 @@ class Server:
         self.failing = {}  # method -> [calls left, status]: `fail`
         self.nets = {n: Net(n, c) for n, c in config.get("networks", {}).items()}
         self.netifd_objs = []
+        self.subs = []  # (target object id, subscriber object id)
+        self.hostapd = None  # the built-in hostapd object, while "up"
+        self.bss = {}  # hostapd's BSSes: ifname (bytes) -> ssid (bytes)
         self.generation = 0
         self.quit = False
         for p in (sock_path, ctl_path):
@@ -663,6 +668,11 @@ class Server:
     def remove_object(self, o):
         self.objects.pop(o.id, None)
         self.events = [(oid, p) for oid, p in self.events if oid != o.id]
+        for t, sid in [x for x in self.subs if o.id in x]:
+            self.subs.remove((t, sid))
+            sub = self.objects.get(sid)
+            if t == o.id and sub is not None and sub.owner is not None:
+                self.send(sub.owner, Msg(UNSUBSCRIBE, 0, 0, [(A_OBJID, sid), (A_TARGET, t)]))
         if o.path:
             self.event(b"ubus.object.remove", object_event(o.id, o.path))
 
@@ -786,6 +796,8 @@ class Server:
             args = bm_parse_fields(req.get(A_DATA, b""))
         except Malformed:
             return INVALID_ARGUMENT, None
+        if o is self.hostapd:
+            return self.hostapd_invoke(method, args)
         net = next((n for n in self.nets.values() if n.obj is o), None)
         if net is None:
             if o.path == b"network" and method in (b"reload", b"restart"):
@@ -816,6 +828,21 @@ class Server:
         if method == b"add_device":
             return self.add_device(net, dev, link_ext), None
         return self.remove_device(net, dev), None
+
+    def hostapd_invoke(self, method, args):
+        """hostapd.uc's bss_info: the BSS's chosen config lines as strings, NOT_FOUND when no
+        BSS has that name."""
+        if method != b"bss_info":
+            return METHOD_NOT_FOUND, None
+        iface = dict(args).get(b"iface")
+        if iface is None or iface[0] != STRING:
+            return INVALID_ARGUMENT, None
+        if iface[1] not in self.bss:
+            return NOT_FOUND, None
+        fields = [(b"hw_mode", (STRING, b"g")), (b"channel", (STRING, b"1"))]
+        if self.bss[iface[1]]:
+            fields.append((b"ssid", (STRING, self.bss[iface[1]])))
+        return OK, fields
 
     def add_device(self, net, dev, link_ext):
         if net.kind == "plain":
@@ -882,6 +909,8 @@ class Server:
             st = self.on_add_object(conn, m)
         elif m.type == REMOVE_OBJECT:
             st = self.on_remove_object(conn, m)
+        elif m.type == SUBSCRIBE:
+            st = self.on_subscribe(conn, m)
         elif m.type in (STATUS_MSG, DATA_MSG):
             self.on_response(conn, m)
         elif m.type == PING:
@@ -924,6 +953,25 @@ class Server:
         reply = [(A_OBJID, o.id)] + ([(A_OBJTYPE, new_type)] if new_type is not None else [])
         self.send(conn, Msg(DATA_MSG, m.seq, 0, reply))
         return OK
+
+    def on_subscribe(self, conn, m):
+        sub, target = self.objects.get(m.get(A_OBJID)), self.objects.get(m.get(A_TARGET))
+        if sub is None or sub.owner is not conn or target is None:
+            return NOT_FOUND
+        if (target.id, sub.id) not in self.subs:
+            self.subs.append((target.id, sub.id))
+        return OK
+
+    def notify(self, target, method, fields, notifier_id):
+        """An owner's NOTIFY sent with NO_REPLY (hostapd.uc's bss_event, netifd): forwarded to
+        each subscriber as an INVOKE, NO_REPLY first, with the notifier's client id."""
+        for t, sid in self.subs:
+            o = self.objects.get(sid)
+            if t != target.id or o is None or o.owner is None:
+                continue
+            self.send(o.owner, Msg(INVOKE, 1, notifier_id, [(A_NO_REPLY, 1), (A_OBJID, sid), (A_METHOD, method),
+                                                           (A_USER, b"root"), (A_GROUP, b"root"),
+                                                           (A_DATA, bm_fields(fields))]))
 
     def on_remove_object(self, conn, m):
         o = self.objects.get(m.get(A_OBJID))
@@ -1003,6 +1051,11 @@ class Server:
           seed NET DEV        DEV becomes NET's member without any kernel change
           fail METHOD N STATUS  the next N add_device / remove_device calls answer STATUS and do
                               nothing (STATUS 0: netifd's 0 that changes nothing)
+          hostapd up|down     OpenWrt hostapd's ucode object `hostapd` (bss_info) joins / leaves
+                              the bus (leaving: UNSUBSCRIBE to its subscribers)
+          bss add|reload IFNAME SSID_HEX | bss remove IFNAME | bss quiet IFNAME SSID_HEX
+                              hostapd's BSS changes and its subscribers get bss.<what> {name}
+                              with NO_REPLY (quiet: no notification); SSID_HEX "-": no ssid line
           close | quit"""
         w = line.split()
         if not w:
@@ -1054,6 +1107,28 @@ class Server:
             return {"ok": True, "network": net.name}
         if cmd == "seed" and len(args) == 2 and args[0] in self.nets:
             self.nets[args[0]].members[args[1]] = Member(args[1], True, dropped=True)
+            return {"ok": True}
+        if cmd == "hostapd" and args in (["up"], ["down"]):
+            if args == ["up"] and self.hostapd is None:
+                t = self.new_id()
+                self.types[t] = SIG_HOSTAPD
+                self.hostapd = self.add_object(b"hostapd", t, None)
+            elif args == ["down"] and self.hostapd is not None:
+                o, self.hostapd = self.hostapd, None
+                self.remove_object(o)
+            return {"ok": True, "object": None if self.hostapd is None else f"0x{self.hostapd.id:08x}",
+                    "subscribers": [f"0x{s:08x}" for t, s in self.subs if self.hostapd and t == self.hostapd.id]}
+        if cmd == "bss" and len(args) in (2, 3) and args[0] in ("add", "reload", "remove", "quiet"):
+            # bss add|reload|quiet IFNAME SSID_HEX ("-": no ssid line), bss remove IFNAME
+            name = args[1].encode()
+            if args[0] == "remove":
+                self.bss.pop(name, None)
+            elif len(args) == 3:
+                self.bss[name] = b"" if args[2] == "-" else bytes.fromhex(args[2])
+            else:
+                return {"ok": False, "error": "bss add|reload|quiet IFNAME SSID_HEX"}
+            if args[0] != "quiet" and self.hostapd is not None:
+                self.notify(self.hostapd, f"bss.{args[0]}".encode(), [(b"name", (STRING, name))], 0x72647935)
             return {"ok": True}
         if cmd == "close":
             for c in list(self.conns.values()):
