@@ -3,14 +3,17 @@
 # mac80211_hwsim, against the ubusd + netifd stand-in (tests/netns/lib/fake_ubusd.py, acting on
 # the kernel's real bridges): hostapd starts "foo" (network foo, netifd's br-foo), flips to "bar"
 # (network bar) UBUS_N times (default 10) within 0-500 ms, netifd restarts (its bridges come back
-# without the ports it was asked for), hostapd exits with a stale membership left in netifd.
+# without the ports it was asked for), hostapd exits with a stale membership left in netifd;
+# then OpenWrt hostapd's ubus object (the stand-in's `hostapd`, bss_info + bss.reload) tells of
+# an in-place reload the kernel never hears of (the agent's control-socket witness is off here,
+# hostapd_ctrl_dir points nowhere, so the ubus witness alone must carry it).
 # Every check reads the kernel's bridge ports; the peer's log shows what the agent asked.
 # shellcheck disable=SC2034 # GROUP is read by lib.sh
 GROUP=ubus; source "$(dirname "$0")/lib.sh"
 trap 'kill "${PEER_PID:-}" 2>/dev/null; finish' EXIT
 N=${UBUS_N:-10}
 plan u_foo_joined u_foo_dropin u_foo_add_device u_flips_converge u_restart_reapplied \
-  u_stale_cleared u_status_call u_agent_alive
+  u_stale_cleared u_status_call u_bus_reload_followed u_kernel_still_old u_agent_alive
 
 have_agent || { echo "FATAL: $WHY"; exit 1; }
 PEER=$E2E_DIR/../../netns/lib/fake_ubusd.py
@@ -19,12 +22,14 @@ printf '{"networks": {"foo": {"device": "br-foo"}, "bar": {"device": "br-bar"}},
 "$PY" "$PEER" serve --socket "$SOCK" --config "$T/nets.json" --log "$PEERLOG" --control "$CTL" \
   > "$T/peer.out" 2>&1 &
 PEER_PID=$!
-wait_until 5 test -S "$SOCK" || { echo "FATAL: the ubus stand-in did not start: $(tail -3 "$T/peer.out")"; exit 1; }
+wait_until 30 test -S "$SOCK" || { echo "FATAL: the ubus stand-in did not start: $(tail -3 "$T/peer.out")"; exit 1; }
 ip addr add 192.0.2.1/24 dev br-foo 2>/dev/null; ip addr add 198.51.100.1/24 dev br-bar 2>/dev/null
 write_config \
   "foo ssid=foo network=foo dhcp_start=100 dhcp_limit=50 leasetime=1h" \
   "bar ssid=bar network=bar dhcp_start=100 dhcp_limit=50 leasetime=1h"
 sed -i "s/option backend 'rtnl'/option backend 'ubus'/" "$CFG"
+# the control sockets' witness off: only hostapd's ubus object may correct the SSID
+sed -i "s|option backend 'ubus'|option backend 'ubus'\n\toption hostapd_ctrl_dir '/run/apwatch-no-hostapd-ctrl'|" "$CFG"
 "$E2E_DIR/dnsmasq-restart" "$T"
 agent_start agent.log APWATCH_UBUS_SOCKET="$SOCK" || note "agent: $WHY"
 calls() { "$PY" "$PEER" calls "$PEERLOG" --from apwatch 2>/dev/null; }
@@ -52,6 +57,8 @@ check u_flips_converge r_flips
 
 note "netifd restarts: its bridges come back without the ports it was asked for"
 "$PY" "$PEER" ctl "$CTL" restart > /dev/null
+# netifd would put its addresses back on the re-created bridges (the stand-in does not)
+ip addr add 192.0.2.1/24 dev br-foo 2>/dev/null; ip addr add 198.51.100.1/24 dev br-bar 2>/dev/null
 check u_restart_reapplied wait_until 15 in_bridge wlan0 br-bar
 
 note "hostapd exits (netifd keeps a stale member), then AP bar again"
@@ -66,6 +73,27 @@ status_call() {
     { WHY="ubus call apwatch status: $out"; return 1; }
 }
 check u_status_call status_call
+
+note "hostapd's ubus object: set ssid foo + reload in place (no kernel event), then bss.reload"
+hex() { printf '%s' "$1" | od -An -v -tx1 | tr -d ' \n'; }
+"$PY" "$PEER" ctl "$CTL" hostapd up > /dev/null
+"$PY" "$PEER" ctl "$CTL" bss add wlan0 "$(hex bar)" > /dev/null
+wait_until 5 grep -q 'subscribed to the hostapd object' "$AGENT_LOG" || note "no subscription line yet"
+hostapd_cli -p /run/hostapd -i wlan0 set ssid foo > /dev/null
+hostapd_cli -p /run/hostapd -i wlan0 reload > /dev/null
+sleep 0.5
+stays 0.5 in_bridge wlan0 br-bar || note "moved before hostapd's object said anything: $WHY"
+T0=${EPOCHREALTIME/./}
+"$PY" "$PEER" ctl "$CTL" bss reload wlan0 "$(hex foo)" > /dev/null
+check u_bus_reload_followed wait_until 10 all 'in_bridge wlan0 br-foo' 'has_dropin foo br-foo'
+T1=${EPOCHREALTIME/./}
+note "bss.reload -> wlan0 in br-foo: $(( (T1 - T0) / 1000 )) ms (shell polling in the TCG guest)"
+kernel_old() {
+  iw dev wlan0 info | grep -q 'ssid bar' || { WHY="iw dev wlan0 info: $(iw dev wlan0 info | grep ssid)"; return 1; }
+  grep -q 'hostapd beacons ssid="foo", the kernel still says "bar"' "$AGENT_LOG" ||
+    { WHY="no correction line: $(grep -a hostapd "$AGENT_LOG" | tail -3 | tr '\n' '|')"; return 1; }
+}
+check u_kernel_still_old kernel_old
 check u_agent_alive alive "$AGENT_PID" "apwatch run"
 calls | tail -n 12 | sed 's/^/  peer: /'
 agent_stop
