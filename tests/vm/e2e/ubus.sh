@@ -88,6 +88,21 @@ T0=${EPOCHREALTIME/./}
 check u_bus_reload_followed wait_until 10 all 'in_bridge wlan0 br-foo' 'has_dropin foo br-foo'
 T1=${EPOCHREALTIME/./}
 note "bss.reload -> wlan0 in br-foo: $(( (T1 - T0) / 1000 )) ms (shell polling in the TCG guest)"
+# the same on the peer's clock: its notification out -> the agent's add_device on foo in
+"$PY" - "$PEERLOG" <<'PYEOF' || true
+import json, sys
+t0 = None
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    if r.get("kind") != "msg":
+        continue
+    s = json.dumps(r)
+    if r.get("dir") == "out" and "bss.reload" in s:
+        t0 = r["t"]
+    elif t0 and r.get("dir") == "in" and "add_device" in s and r.get("path") == "network.interface.foo":
+        print(f"[peer] bss.reload sent -> add_device of network foo received: {(r['t'] - t0) * 1000:.0f} ms")
+        break
+PYEOF
 kernel_old() {
   iw dev wlan0 info | grep -q 'ssid bar' || { WHY="iw dev wlan0 info: $(iw dev wlan0 info | grep ssid)"; return 1; }
   grep -q 'hostapd beacons ssid="foo", the kernel still says "bar"' "$AGENT_LOG" ||
