@@ -4,8 +4,8 @@
 #![no_main]
 
 use apwatch_core::config::{self, Backend};
-use apwatch_core::policy::{self, Action, Iface};
 use apwatch_core::nl80211::IfType;
+use apwatch_core::policy::{self, Action, Iface};
 use apwatch_core::Ssid;
 use libfuzzer_sys::fuzz_target;
 
@@ -32,9 +32,15 @@ fuzz_target!(|data: &[u8]| {
         let i = usize::from(op >> 6);
         let f = &mut ifaces[i];
         match op & 0x7 {
-            0 => { f.iftype = Some(IfType::Ap); f.ssid = Some(Ssid::new(ssids[usize::from(arg) % 4]).unwrap()); }
+            0 => {
+                f.iftype = Some(IfType::Ap);
+                f.ssid = Some(Ssid::new(ssids[usize::from(arg) % 4]).unwrap());
+            }
             1 => f.ssid = None, // hostapd exits: no STOP_AP, SSID gone
-            2 => { f.iftype = Some(IfType::Station); f.ssid = None; }
+            2 => {
+                f.iftype = Some(IfType::Station);
+                f.ssid = None;
+            }
             3 => f.master = Some(heapless::String::try_from(bridges[usize::from(arg) % 3]).unwrap()),
             4 => f.master = None,
             5 => f.iftype = Some(IfType::ApVlan),
@@ -54,7 +60,8 @@ fuzz_target!(|data: &[u8]| {
         match policy::match_rule(f, &rules) {
             Some((_, r)) => assert_eq!(f.master.as_ref(), r.bridge.as_ref()),
             None => assert!(
-                !matches!(f.master.as_deref(), Some("br-a" | "br-b")) || !matches!(f.iftype, Some(IfType::Ap | IfType::Station)),
+                !matches!(f.master.as_deref(), Some("br-a" | "br-b"))
+                    || !matches!(f.iftype, Some(IfType::Ap | IfType::Station)),
                 "{f:?} left in a managed bridge"
             ),
         }
@@ -69,7 +76,9 @@ fuzz_target!(|data: &[u8]| {
 fn apply(ifaces: &mut [Iface], rules: &[apwatch_core::config::Rule]) {
     for a in policy::reconcile(ifaces, rules, Backend::Rtnl).actions {
         match a {
-            Action::Join { ifindex, to, .. } => ifaces.iter_mut().find(|f| f.ifindex == ifindex).unwrap().master = Some(to.bridge),
+            Action::Join { ifindex, to, .. } => {
+                ifaces.iter_mut().find(|f| f.ifindex == ifindex).unwrap().master = Some(to.bridge)
+            }
             Action::Leave { ifindex, .. } => ifaces.iter_mut().find(|f| f.ifindex == ifindex).unwrap().master = None,
             Action::SetVlan { .. } => unreachable!("no rule here has a VLAN"),
         }

@@ -3,7 +3,9 @@
 #![no_main]
 
 use apwatch_core::blob::{Attrs, Fields, Value};
-use apwatch_core::ubus::{self, InterfaceEvent, InterfaceStatus, Invoke, Message, ObjectEvent, ObjectInfo};
+use apwatch_core::ubus::{
+    self, BssInfo, BssNotice, InterfaceEvent, InterfaceStatus, Invoke, Message, ObjectEvent, ObjectInfo,
+};
 use libfuzzer_sys::fuzz_target;
 
 /// Walks a blobmsg area and everything nested in it, with an explicit stack (input nesting
@@ -41,10 +43,11 @@ fuzz_target!(|data: &[u8]| {
         if let Ok(inv) = Invoke::parse(&m) {
             if let Some(d) = &inv.data {
                 let _ = (ObjectEvent::parse(inv.method, d), InterfaceEvent::parse(inv.method, d));
+                let _ = BssNotice::parse(inv.method, d);
             }
         }
         for area in [m.data(), m.signature()].into_iter().flatten() {
-            let _ = InterfaceStatus::parse(&area);
+            let _ = (InterfaceStatus::parse(&area), BssInfo::parse(&area));
             walk(area.as_bytes());
         }
         let mut out = vec![0u8; m.buffer_len()];
