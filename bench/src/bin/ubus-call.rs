@@ -10,8 +10,8 @@
 //!
 //! What differs from the C CLI: that one is linked dynamically against libubus, libubox,
 //! libblobmsg_json and json-c (plus libc), so each run also maps and relocates those libraries;
-//! this binary links its Rust code statically and only libc dynamically, so the measured
-//! spawn cost is a lower bound for the real CLI. It prints nothing for a reply without DATA
+//! this binary links its Rust code (client, codec, JSON) statically and only libc and
+//! libgcc_s dynamically, so the measured spawn cost is a lower bound for the real CLI's. It prints nothing for a reply without DATA
 //! (add_device has none) and does not format DATA as JSON.
 //!
 //! Exit status, as the capture README records the CLI's: 0; a failed LOOKUP its status (4);
