@@ -41,6 +41,8 @@ pub const NL80211_MIX: &[&[u8]] = frames![
 mod common;
 pub use common::buffer;
 
+pub mod ubus_peer;
+
 /// The fields every decoder extracts from each nl80211 message (what `apwatch` acts on), summed
 /// into one number the same way by all three, so the work cannot be skipped and the answers
 /// can be compared.
