@@ -128,7 +128,7 @@ fn status(config: &str, json_out: bool) -> Exit {
     };
     let alive = pid != 0 && std::path::Path::new(&format!("/proc/{pid}")).exists();
     if json_out {
-        println!("{}", state::json(pid, alive, counters, &aps, &radios()));
+        println!("{}", state::json(pid, alive, counters, &aps, &radios()).finish());
         return Exit::Ok;
     }
     if !alive {
