@@ -5,7 +5,8 @@
 //! an SSID can never break the document (`ssid_hex` carries the exact bytes). The blobmsg is what
 //! libubox's `blobmsg_add_json_from_string` makes of that text: strings as the JSON decodes
 //! (a byte that is not UTF-8 as U+00XX in UTF-8), integers as int32 when they fit, else int64
-//! (else double), booleans as int8, objects as tables, arrays as arrays.
+//! (else double), booleans as int8, objects as tables, arrays as arrays (the one exception:
+//! [`Value::Seconds`]).
 
 use std::fmt::Write;
 use std::time::Duration;
@@ -49,12 +50,18 @@ fn decoded(bytes: &[u8]) -> Vec<u8> {
     out
 }
 
+/// Seconds with six decimals, in integers (float formatting would pull in much more code).
+fn seconds(out: &mut String, d: Duration) {
+    let _ = write!(out, "{}.{:06}", d.as_secs(), d.subsec_micros());
+}
+
 /// One value of a document.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Value {
     Str(Vec<u8>),
     Num(u64),
-    /// A time, as seconds with six decimals (JSON) or a double (blobmsg).
+    /// A time (`monitor --json`): seconds with six decimals; in blobmsg a string of the same
+    /// text, not a double (float code would cost the binary more than the monitor needs).
     Seconds(Duration),
     Bool(bool),
     Object(Object),
@@ -74,10 +81,7 @@ impl Value {
             Value::Num(n) => {
                 let _ = write!(out, "{n}");
             }
-            // integers only: float formatting would cost the binary more than this
-            Value::Seconds(d) => {
-                let _ = write!(out, "{}.{:06}", d.as_secs(), d.subsec_micros());
-            }
+            Value::Seconds(d) => seconds(out, *d),
             Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
             Value::Object(o) => o.json(out),
             Value::Array(items) => {
@@ -101,8 +105,11 @@ impl Value {
                 (_, Ok(v)) => w.int64(name, v),
                 _ => w.double(name, *n as f64),
             },
-            // micros < 2^53 and 1e6 are exact: the division rounds as parsing the text would
-            Value::Seconds(d) => w.double(name, (d.as_secs() * 1_000_000 + u64::from(d.subsec_micros())) as f64 / 1e6),
+            Value::Seconds(d) => {
+                let mut text = String::new();
+                seconds(&mut text, *d);
+                w.string(name, text.as_bytes())
+            }
             Value::Bool(b) => w.bool(name, *b),
             Value::Object(o) => {
                 let n = w.table_start(name)?;
@@ -236,7 +243,7 @@ mod tests {
         assert_eq!(ap.get(b"since"), Ok(Some(Blob::Int32(1_764_300_000))));
         assert_eq!(t.get(b"big"), Ok(Some(Blob::Int64(3_000_000_000))));
         assert_eq!(t.get(b"huge"), Ok(Some(Blob::Double(18446744073709551615.0))));
-        assert_eq!(t.get(b"t"), Ok(Some(Blob::Double("1764300000.123456".parse().unwrap()))));
+        assert_eq!(t.get_str(b"t"), Ok(Some(&b"1764300000.123456"[..])));
         assert_eq!((t.get_bool(b"yes"), t.get_bool(b"no")), (Ok(Some(true)), Ok(Some(false))));
         assert_eq!(t.get_table(b"e").unwrap().map(|e| e.count()), Some(0));
         assert_eq!(t.get_array(b"a").unwrap().map(|e| e.count()), Some(0));
