@@ -129,7 +129,7 @@ impl Effects {
                 o = o.num("vlan", v);
             }
         }
-        netifd.send_event(&o.finish());
+        netifd.send_event(&o);
     }
 
     /// A located error for each new problem of the plan (a VLAN rule on a bridge without

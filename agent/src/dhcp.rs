@@ -4,7 +4,6 @@
 
 use std::io;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
 
 use apwatch_core::config::Config;
 use apwatch_core::dnsmasq::{self, RenderError};
@@ -12,6 +11,7 @@ use apwatch_core::policy::Plan;
 
 use crate::files;
 use crate::log::Once;
+use crate::spawn::{self, Child};
 use crate::view::View;
 
 pub struct Dnsmasq {
@@ -108,9 +108,9 @@ impl Dnsmasq {
             self.again = true;
             return;
         }
-        let argv = &cfg.main.dnsmasq_restart;
-        let Some((prog, args)) = argv.split_first() else { return };
-        match Command::new(prog.as_str()).args(args.iter().map(|a| a.as_str())).spawn() {
+        let argv: Vec<&str> = cfg.main.dnsmasq_restart.iter().map(|a| a.as_str()).collect();
+        let Some(prog) = argv.first() else { return };
+        match spawn::spawn(&argv) {
             Ok(c) => self.child = Some(c),
             Err(e) => error!("dnsmasq restart ({prog}) failed: {e}"),
         }

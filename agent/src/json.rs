@@ -1,8 +1,18 @@
-//! A small JSON writer for `monitor --json`, `status --json` and the state file: strings are
-//! escaped per RFC 8259 (bytes that are not UTF-8 become \u00XX of the byte, so an SSID can
-//! never break the document; `ssid_hex` carries the exact bytes).
+//! One document, two renderings: JSON text (`monitor --json`, `status --json`) and blobmsg (the
+//! bus: `ubus call apwatch status`, `apwatch.ap` events), so nothing has to parse JSON back.
+//!
+//! JSON strings are escaped per RFC 8259; bytes that are not UTF-8 become \u00XX of the byte, so
+//! an SSID can never break the document (`ssid_hex` carries the exact bytes). The blobmsg is what
+//! libubox's `blobmsg_add_json_from_string` makes of that text: strings as the JSON decodes
+//! (a byte that is not UTF-8 as U+00XX in UTF-8), integers as int32 when they fit, else int64
+//! (else double), booleans as int8, objects as tables, arrays as arrays (the one exception:
+//! [`Value::Seconds`]).
 
 use std::fmt::Write;
+use std::time::Duration;
+
+use apwatch_core::blob::Writer;
+use apwatch_core::EncodeError;
 
 /// Writes a JSON string literal for arbitrary bytes.
 pub fn string(out: &mut String, bytes: &[u8]) {
@@ -28,85 +38,218 @@ pub fn string(out: &mut String, bytes: &[u8]) {
     out.push('"');
 }
 
-/// Builds one JSON object, field by field.
+/// The bytes a JSON reader gets back from [`string`]: a byte that is not UTF-8 as U+00XX.
+fn decoded(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        out.extend_from_slice(chunk.valid().as_bytes());
+        for &b in chunk.invalid() {
+            out.extend_from_slice(char::from(b).encode_utf8(&mut [0; 4]).as_bytes());
+        }
+    }
+    out
+}
+
+/// Seconds with six decimals, in integers (float formatting would pull in much more code).
+fn seconds(out: &mut String, d: Duration) {
+    let _ = write!(out, "{}.{:06}", d.as_secs(), d.subsec_micros());
+}
+
+/// One value of a document.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    Str(Vec<u8>),
+    Num(u64),
+    /// A time (`monitor --json`): seconds with six decimals; in blobmsg a string of the same
+    /// text, not a double (float code would cost the binary more than the monitor needs).
+    Seconds(Duration),
+    Bool(bool),
+    Object(Object),
+    Array(Vec<Value>),
+}
+
+impl From<Object> for Value {
+    fn from(o: Object) -> Self {
+        Value::Object(o)
+    }
+}
+
+impl Value {
+    fn json(&self, out: &mut String) {
+        match self {
+            Value::Str(s) => string(out, s),
+            Value::Num(n) => {
+                let _ = write!(out, "{n}");
+            }
+            Value::Seconds(d) => seconds(out, *d),
+            Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            Value::Object(o) => o.json(out),
+            Value::Array(items) => {
+                out.push('[');
+                for (i, v) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    v.json(out);
+                }
+                out.push(']');
+            }
+        }
+    }
+
+    fn blob(&self, w: &mut Writer<'_>, name: &[u8]) -> Result<(), EncodeError> {
+        match self {
+            Value::Str(s) => w.string(name, &decoded(s)),
+            Value::Num(n) => match (i32::try_from(*n), i64::try_from(*n)) {
+                (Ok(v), _) => w.int32(name, v),
+                (_, Ok(v)) => w.int64(name, v),
+                _ => w.double(name, *n as f64),
+            },
+            Value::Seconds(d) => {
+                let mut text = String::new();
+                seconds(&mut text, *d);
+                w.string(name, text.as_bytes())
+            }
+            Value::Bool(b) => w.bool(name, *b),
+            Value::Object(o) => {
+                let n = w.table_start(name)?;
+                o.write_blob(w)?;
+                w.nest_end(n)
+            }
+            Value::Array(items) => {
+                let n = w.array_start(name)?;
+                for v in items {
+                    v.blob(w, b"")?;
+                }
+                w.nest_end(n)
+            }
+        }
+    }
+}
+
+/// One object, built field by field, in order.
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Object {
-    out: String,
-    first: bool,
+    fields: Vec<(&'static str, Value)>,
 }
 
 impl Object {
-    /// `{`
     pub fn new() -> Self {
-        Object { out: String::from("{"), first: true }
+        Object::default()
     }
 
-    fn key(&mut self, k: &str) {
-        if !self.first {
-            self.out.push(',');
-        }
-        self.first = false;
-        string(&mut self.out, k.as_bytes());
-        self.out.push(':');
+    /// Any field.
+    pub fn field(mut self, k: &'static str, v: Value) -> Self {
+        self.fields.push((k, v));
+        self
     }
 
     /// A string field.
-    pub fn str(mut self, k: &str, v: &[u8]) -> Self {
-        self.key(k);
-        string(&mut self.out, v);
-        self
+    pub fn str(self, k: &'static str, v: &[u8]) -> Self {
+        self.field(k, Value::Str(v.to_vec()))
     }
 
     /// A number field.
-    pub fn num(mut self, k: &str, v: impl std::fmt::Display) -> Self {
-        self.key(k);
-        let _ = write!(self.out, "{v}");
-        self
+    pub fn num(self, k: &'static str, v: impl Into<u64>) -> Self {
+        self.field(k, Value::Num(v.into()))
     }
 
     /// A boolean field.
-    pub fn bool(mut self, k: &str, v: bool) -> Self {
-        self.key(k);
-        self.out.push_str(if v { "true" } else { "false" });
-        self
-    }
-
-    /// A field whose value is already JSON.
-    pub fn raw(mut self, k: &str, json: &str) -> Self {
-        self.key(k);
-        self.out.push_str(json);
-        self
+    pub fn bool(self, k: &'static str, v: bool) -> Self {
+        self.field(k, Value::Bool(v))
     }
 
     /// An optional field: omitted when `None`.
-    pub fn opt_num(self, k: &str, v: Option<impl std::fmt::Display>) -> Self {
+    pub fn opt_num(self, k: &'static str, v: Option<impl Into<u64>>) -> Self {
         match v {
             Some(v) => self.num(k, v),
             None => self,
         }
     }
 
-    /// `}`
-    pub fn finish(mut self) -> String {
-        self.out.push('}');
-        self.out
+    /// An array field.
+    pub fn array(self, k: &'static str, items: Vec<Value>) -> Self {
+        self.field(k, Value::Array(items))
     }
-}
 
-/// A JSON array of already-encoded values.
-pub fn array(items: &[String]) -> String {
-    format!("[{}]", items.join(","))
+    fn json(&self, out: &mut String) {
+        out.push('{');
+        for (i, (k, v)) in self.fields.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            string(out, k.as_bytes());
+            out.push(':');
+            v.json(out);
+        }
+        out.push('}');
+    }
+
+    /// The JSON text.
+    pub fn finish(&self) -> String {
+        let mut out = String::new();
+        self.json(&mut out);
+        out
+    }
+
+    /// The fields as blobmsg (the contents of a table, e.g. a ubus DATA).
+    pub fn write_blob(&self, w: &mut Writer<'_>) -> Result<(), EncodeError> {
+        for (k, v) in &self.fields {
+            v.blob(w, k.as_bytes())?;
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use apwatch_core::blob::{Fields, Value as Blob};
 
     #[test]
     fn escapes_hostile_bytes() {
         let mut s = String::new();
         string(&mut s, b"a\"b\\c\n\x00\xff\x80$(x)");
         assert_eq!(s, r#""a\"b\\c\n\u0000\u00ff\u0080$(x)""#);
-        let o = Object::new().str("ssid", b"f\xffo").num("ifindex", 2).bool("up", true).finish();
+        let o = Object::new().str("ssid", b"f\xffo").num("ifindex", 2u32).bool("up", true).finish();
         assert_eq!(o, r#"{"ssid":"f\u00ffo","ifindex":2,"up":true}"#);
+    }
+
+    #[test]
+    fn blobmsg_is_what_libubox_makes_of_the_json() {
+        let ap = Object::new().str("phy", b"phy0").num("ifindex", 2u32).num("since", 1_764_300_000u64);
+        let o = Object::new()
+            .array("aps", vec![ap.into()])
+            .num("big", 3_000_000_000u64)
+            .num("huge", u64::MAX)
+            .field("t", Value::Seconds(Duration::new(1_764_300_000, 123_456_789)))
+            .bool("yes", true)
+            .bool("no", false)
+            .field("e", Object::new().into())
+            .array("a", vec![])
+            .str("s", b"q\"b\\s/\xff\n\x00");
+        assert_eq!(
+            o.finish(),
+            r#"{"aps":[{"phy":"phy0","ifindex":2,"since":1764300000}],"big":3000000000,"huge":18446744073709551615,"t":1764300000.123456,"yes":true,"no":false,"e":{},"a":[],"s":"q\"b\\s/\u00ff\n\u0000"}"#
+        );
+        let mut buf = vec![0u8; 1024];
+        let mut w = Writer::new(&mut buf);
+        o.write_blob(&mut w).unwrap();
+        let n = w.len();
+        let t = Fields::new(&buf[..n]);
+        let ap = t.get_array(b"aps").unwrap().unwrap().next().unwrap().unwrap().value.as_table().unwrap();
+        assert_eq!(ap.get_str(b"phy"), Ok(Some(&b"phy0"[..])));
+        assert_eq!(ap.get(b"ifindex"), Ok(Some(Blob::Int32(2))));
+        assert_eq!(ap.get(b"since"), Ok(Some(Blob::Int32(1_764_300_000))));
+        assert_eq!(t.get(b"big"), Ok(Some(Blob::Int64(3_000_000_000))));
+        assert_eq!(t.get(b"huge"), Ok(Some(Blob::Double(18446744073709551615.0))));
+        assert_eq!(t.get_str(b"t"), Ok(Some(&b"1764300000.123456"[..])));
+        assert_eq!((t.get_bool(b"yes"), t.get_bool(b"no")), (Ok(Some(true)), Ok(Some(false))));
+        assert_eq!(t.get_table(b"e").unwrap().map(|e| e.count()), Some(0));
+        assert_eq!(t.get_array(b"a").unwrap().map(|e| e.count()), Some(0));
+        let s: &[u8] = "q\"b\\s/\u{ff}\n\0".as_bytes();
+        assert_eq!(t.get_str(b"s"), Ok(Some(s)));
+        assert_eq!(t.count(), 9);
+        assert_eq!(o.write_blob(&mut Writer::new(&mut [0u8; 8])), Err(EncodeError::BufferTooSmall));
     }
 }

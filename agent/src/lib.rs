@@ -23,6 +23,7 @@ pub mod netifd;
 pub mod observe;
 pub mod run;
 pub mod socket;
+pub mod spawn;
 pub mod state;
 pub mod status_led;
 pub mod timing;

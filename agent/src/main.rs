@@ -40,22 +40,114 @@ enum Command {
     Version,
 }
 
-fn parse_args() -> Result<(String, Command), lexopt::Error> {
-    use lexopt::prelude::*;
-    let mut p = lexopt::Parser::from_env();
+/// One command-line argument: what lexopt (which this replaced) made of it.
+enum Arg {
+    Short(char),
+    Long(String),
+    Value(String),
+}
+
+/// The command line, read as lexopt read it (the same forms and messages, without its code in
+/// the binary): `-c PATH`, `-cPATH`, `-c=PATH`, `--config PATH`, `--config=PATH`, short flags
+/// together (`-hV`), `--` ends the options, `-` is a value.
+struct Args<I> {
+    rest: I,
+    /// The rest of a cluster of short options (`-hV`: `V`), or a long option's `=value`.
+    shorts: Option<(String, usize)>,
+    long_value: Option<(String, String)>,
+    only_values: bool,
+}
+
+/// An argument in a message (lexopt: Debug; here escaped as SSIDs are, no Unicode tables).
+fn quoted(v: &[u8]) -> String {
+    format!("\"{}\"", IwEscaped(v))
+}
+
+impl<I: Iterator<Item = std::ffi::OsString>> Args<I> {
+    fn new(rest: I) -> Self {
+        Args { rest, shorts: None, long_value: None, only_values: false }
+    }
+
+    fn string(a: std::ffi::OsString) -> Result<String, String> {
+        a.into_string().map_err(|a| {
+            format!("argument is invalid unicode: {}", quoted(std::os::unix::ffi::OsStrExt::as_bytes(a.as_os_str())))
+        })
+    }
+
+    fn next(&mut self) -> Result<Option<Arg>, String> {
+        if let Some((option, value)) = self.long_value.take() {
+            return Err(format!("unexpected argument for option '{option}': {}", quoted(value.as_bytes())));
+        }
+        if let Some((cluster, at)) = self.shorts.take() {
+            if let Some(c) = cluster.get(at..).and_then(|r| r.chars().next()) {
+                self.shorts = Some((cluster.clone(), at + c.len_utf8()));
+                return Ok(Some(Arg::Short(c)));
+            }
+        }
+        let Some(a) = self.rest.next() else { return Ok(None) };
+        let a = Self::string(a)?;
+        if self.only_values {
+            return Ok(Some(Arg::Value(a)));
+        }
+        if a == "--" {
+            self.only_values = true;
+            return self.next();
+        }
+        if let Some(long) = a.strip_prefix("--") {
+            let (name, value) = match long.split_once('=') {
+                Some((n, v)) => (n, Some(v)),
+                None => (long, None),
+            };
+            let name = format!("--{name}");
+            if let Some(v) = value {
+                self.long_value = Some((name.clone(), v.to_owned()));
+            }
+            return Ok(Some(Arg::Long(name)));
+        }
+        if a.len() > 1 && a.starts_with('-') {
+            self.shorts = Some((a, 1));
+            return self.next();
+        }
+        Ok(Some(Arg::Value(a)))
+    }
+
+    /// The value of the option just read (`option`, for the message).
+    fn value(&mut self, option: &str) -> Result<String, String> {
+        if let Some((_, v)) = self.long_value.take() {
+            return Ok(v);
+        }
+        if let Some((cluster, at)) = self.shorts.take() {
+            if let Some(r) = cluster.get(at..).filter(|r| !r.is_empty()) {
+                return Ok(r.strip_prefix('=').unwrap_or(r).to_owned());
+            }
+        }
+        match self.rest.next() {
+            Some(a) => Self::string(a),
+            None => Err(format!("missing argument for option '{option}'")),
+        }
+    }
+}
+
+fn parse_args(args: impl Iterator<Item = std::ffi::OsString>) -> Result<(String, Command), String> {
+    let mut p = Args::new(args);
     let mut config = config_file::DEFAULT_PATH.to_owned();
     let mut command = None;
     let mut json = false;
     let mut file = None;
     while let Some(arg) = p.next()? {
         match arg {
-            Short('c') | Long("config") => config = p.value()?.string()?,
-            Short('h') | Long("help") => return Ok((config, Command::Help)),
-            Short('V') | Long("version") => return Ok((config, Command::Version)),
-            Long("json") if matches!(command.as_deref(), Some("monitor" | "status")) => json = true,
-            Value(v) if command.is_none() => command = Some(v.string()?),
-            Value(v) if command.as_deref() == Some("check-config") && file.is_none() => file = Some(v.string()?),
-            _ => return Err(arg.unexpected()),
+            Arg::Short('c') => config = p.value("-c")?,
+            Arg::Long(l) if l == "--config" => config = p.value("--config")?,
+            Arg::Short('h') => return Ok((config, Command::Help)),
+            Arg::Long(l) if l == "--help" => return Ok((config, Command::Help)),
+            Arg::Short('V') => return Ok((config, Command::Version)),
+            Arg::Long(l) if l == "--version" => return Ok((config, Command::Version)),
+            Arg::Long(l) if l == "--json" && matches!(command.as_deref(), Some("monitor" | "status")) => json = true,
+            Arg::Value(v) if command.is_none() => command = Some(v),
+            Arg::Value(v) if command.as_deref() == Some("check-config") && file.is_none() => file = Some(v),
+            Arg::Short(c) => return Err(format!("invalid option '-{c}'")),
+            Arg::Long(l) => return Err(format!("invalid option '{l}'")),
+            Arg::Value(v) => return Err(format!("unexpected argument {}", quoted(v.as_bytes()))),
         }
     }
     let cmd = match command.as_deref() {
@@ -63,8 +155,8 @@ fn parse_args() -> Result<(String, Command), lexopt::Error> {
         Some("monitor") => Command::Monitor { json },
         Some("status") => Command::Status { json },
         Some("check-config") => Command::CheckConfig { file },
-        Some(other) => return Err(lexopt::Error::Custom(format!("unknown command '{other}'").into())),
-        None => return Err(lexopt::Error::Custom("a command is needed (see --help)".into())),
+        Some(other) => return Err(format!("unknown command '{other}'")),
+        None => return Err("a command is needed (see --help)".to_owned()),
     };
     Ok((config, cmd))
 }
@@ -128,7 +220,7 @@ fn status(config: &str, json_out: bool) -> Exit {
     };
     let alive = pid != 0 && std::path::Path::new(&format!("/proc/{pid}")).exists();
     if json_out {
-        println!("{}", state::json(pid, alive, counters, &aps, &radios()));
+        println!("{}", state::json(pid, alive, counters, &aps, &radios()).finish());
         return Exit::Ok;
     }
     if !alive {
@@ -154,7 +246,7 @@ fn status(config: &str, json_out: bool) -> Exit {
 }
 
 fn main() -> ExitCode {
-    let exit = match parse_args() {
+    let exit = match parse_args(std::env::args_os().skip(1)) {
         Err(e) => {
             eprintln!("apwatch: {e}\n(see apwatch --help)");
             Exit::Usage
@@ -173,4 +265,58 @@ fn main() -> ExitCode {
         Ok((config, Command::CheckConfig { file })) => check_config(file.as_deref().unwrap_or(&config)),
     };
     ExitCode::from(exit as u8)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<(String, String), String> {
+        let (config, cmd) = parse_args(args.iter().map(std::ffi::OsString::from))?;
+        let cmd = match cmd {
+            Command::Run => "run".to_owned(),
+            Command::Monitor { json } => format!("monitor json={json}"),
+            Command::Status { json } => format!("status json={json}"),
+            Command::CheckConfig { file } => format!("check-config {file:?}"),
+            Command::Help => "help".to_owned(),
+            Command::Version => "version".to_owned(),
+        };
+        Ok((config, cmd))
+    }
+
+    fn ok(config: &str, cmd: &str) -> Result<(String, String), String> {
+        Ok((config.to_owned(), cmd.to_owned()))
+    }
+
+    #[test]
+    fn the_command_line_as_lexopt_read_it() {
+        let def = config_file::DEFAULT_PATH;
+        assert_eq!(parse(&["run"]), ok(def, "run"));
+        for form in [&["-c", "/x", "run"][..], &["-c/x", "run"], &["-c=/x", "run"], &["--config", "/x", "run"]] {
+            assert_eq!(parse(form), ok("/x", "run"), "{form:?}");
+        }
+        assert_eq!(parse(&["run", "--config=/x"]), ok("/x", "run"));
+        assert_eq!(parse(&["-c", "-", "status", "--json"]), ok("-", "status json=true"));
+        assert_eq!(parse(&["monitor"]), ok(def, "monitor json=false"));
+        assert_eq!(parse(&["check-config", "f.conf"]), ok(def, "check-config Some(\"f.conf\")"));
+        assert_eq!(parse(&["check-config", "--", "-f"]), ok(def, "check-config Some(\"-f\")"));
+        assert_eq!(parse(&["-h", "bogus"]), ok(def, "help"));
+        assert_eq!(parse(&["-Vh"]), ok(def, "version"));
+        assert_eq!(parse(&["--help=x"]), ok(def, "help"));
+        assert_eq!(parse(&["run", "--version"]), ok(def, "version"));
+
+        let err = |args: &[&str]| parse(args).unwrap_err();
+        assert_eq!(err(&[]), "a command is needed (see --help)");
+        assert_eq!(err(&["start"]), "unknown command 'start'");
+        assert_eq!(err(&["run", "--json"]), "invalid option '--json'");
+        assert_eq!(err(&["-x", "run"]), "invalid option '-x'");
+        assert_eq!(err(&["run", "-cx", "-q"]), "invalid option '-q'");
+        assert_eq!(err(&["run", "extra"]), "unexpected argument \"extra\"");
+        assert_eq!(err(&["check-config", "a", "b"]), "unexpected argument \"b\"");
+        assert_eq!(err(&["status", "--json=yes"]), "unexpected argument for option '--json': \"yes\"");
+        assert_eq!(err(&["run", "-c"]), "missing argument for option '-c'");
+        assert_eq!(err(&["run", "--config"]), "missing argument for option '--config'");
+        let bad = std::ffi::OsString::from(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(b"\xff"));
+        assert_eq!(parse_args([bad].into_iter()).err().unwrap(), "argument is invalid unicode: \"\\xff\"");
+    }
 }

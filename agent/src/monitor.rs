@@ -12,16 +12,14 @@ use apwatch_core::nl80211::{Event, Interface};
 use apwatch_core::rtnl::{self, Link};
 use rustix::event::{poll, PollFd, PollFlags};
 
-use crate::json::Object;
+use crate::json::{Object, Value};
 use crate::kernel::{Kernel, ORDER};
 use crate::socket::{Protocol, Received, Socket};
 use crate::Exit;
 
-/// Seconds since the epoch with microseconds, formatted without floating point (which would
-/// pull float formatting into the binary).
-fn time() -> String {
-    let d = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
-    format!("{}.{:06}", d.as_secs(), d.subsec_micros())
+/// Since the epoch (JSON: seconds with microseconds, see [`Value::Seconds`]).
+fn time() -> Value {
+    Value::Seconds(SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default())
 }
 
 fn ssid_fields(o: Object, ssid: Option<&[u8]>) -> (Object, String) {
@@ -35,7 +33,7 @@ fn ssid_fields(o: Object, ssid: Option<&[u8]>) -> (Object, String) {
 }
 
 fn iface_line(name: &str, i: &Interface<'_>, json: bool) -> String {
-    let o = Object::new().num("time", time()).str("source", b"nl80211").str("event", name.as_bytes());
+    let o = Object::new().field("time", time()).str("source", b"nl80211").str("event", name.as_bytes());
     let o = o.opt_num("wiphy", i.wiphy).opt_num("ifindex", i.ifindex).opt_num("wdev", i.wdev);
     let o = match i.ifname {
         Some(n) => o.str("ifname", n),
@@ -58,7 +56,7 @@ fn iface_line(name: &str, i: &Interface<'_>, json: bool) -> String {
 }
 
 fn nl80211_line(ev: &Event<'_>, json: bool) -> String {
-    let base = || Object::new().num("time", time()).str("source", b"nl80211").str("event", ev.name().as_bytes());
+    let base = || Object::new().field("time", time()).str("source", b"nl80211").str("event", ev.name().as_bytes());
     match ev {
         Event::StartAp(e) | Event::StopAp(e) => {
             let o = base()
@@ -96,7 +94,7 @@ fn nl80211_line(ev: &Event<'_>, json: bool) -> String {
         }
         Event::Unknown { cmd, ifindex } => {
             if json {
-                return base().num("cmd", cmd).opt_num("ifindex", *ifindex).finish();
+                return base().num("cmd", *cmd).opt_num("ifindex", *ifindex).finish();
             }
             format!("nl80211 cmd {cmd} ifindex={}", ifindex.map_or("-".into(), |v| v.to_string()))
         }
@@ -113,20 +111,20 @@ fn link_line(kind: u16, m: &Message<'_>, l: &Link<'_>, json: bool) -> String {
     };
     let pvid = vlans.iter().find(|r| r.is_pvid()).map(|r| r.first);
     if json {
-        let o = Object::new().num("time", time()).str("source", b"rtnl").str("event", event.as_bytes());
+        let o = Object::new().field("time", time()).str("source", b"rtnl").str("event", event.as_bytes());
         let o = o.num("ifindex", l.ifindex).str("ifname", name).bool("up", l.is_up()).bool("carrier", l.has_carrier());
         let o = o.opt_num("master", l.master()).opt_num("operstate", l.operstate).num("family", l.family);
         let o = o.opt_num("pvid", pvid);
         let o = if vlans.is_empty() {
             o
         } else {
-            let items: Vec<String> = vlans
+            let items = vlans
                 .iter()
                 .map(|r| {
-                    Object::new().num("first", r.first).num("last", r.last).bool("untagged", r.is_untagged()).finish()
+                    Object::new().num("first", r.first).num("last", r.last).bool("untagged", r.is_untagged()).into()
                 })
                 .collect();
-            o.raw("vlans", &crate::json::array(&items))
+            o.array("vlans", items)
         };
         return o.finish();
     }

@@ -10,6 +10,7 @@ use apwatch_core::config::{IfName, Rule};
 use apwatch_core::policy::{Action, NetworkDevice};
 use apwatch_core::ubus::Status;
 
+use crate::json::Object;
 use crate::ubus::{self, Client, Incoming};
 
 /// How long netifd gets to carry out a membership before apwatch asks again.
@@ -193,16 +194,15 @@ impl Netifd {
         Ok(())
     }
 
-    /// Sends an `apwatch.ap` event (JSON object text); failures are debug lines: events are
-    /// best effort.
-    pub fn send_event(&mut self, json: &str) {
-        if let Err(e) = self.client.send_event_json(ubus::APWATCH_EVENT, json) {
+    /// Sends an `apwatch.ap` event; failures are debug lines: events are best effort.
+    pub fn send_event(&mut self, event: &Object) {
+        if let Err(e) = self.client.send_event(ubus::APWATCH_EVENT, |w| event.write_blob(w)) {
             debug!("ubus: event {}: {e}", ubus::APWATCH_EVENT);
         }
     }
 
     /// Handles what arrived on the bus; `status` renders `ubus call apwatch status`.
-    pub fn drain(&mut self, status: &dyn Fn() -> String) -> BusNews {
+    pub fn drain(&mut self, status: &dyn Fn() -> Object) -> BusNews {
         let mut news = BusNews::default();
         loop {
             match self.client.next_incoming() {
@@ -229,7 +229,10 @@ impl Netifd {
                 }
                 Ok(Some(Incoming::Call(call))) => {
                     let r = match call.method {
-                        "status" => self.client.reply_json(&call, &status()),
+                        "status" => {
+                            let doc = status();
+                            self.client.reply_data(&call, |w| doc.write_blob(w))
+                        }
                         "reload" => {
                             news.reload = true;
                             self.client.reply(&call, Status::Ok)

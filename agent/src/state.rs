@@ -160,7 +160,7 @@ pub fn parse(text: &str) -> Option<(u32, [u64; 3], Vec<Entry>)> {
 }
 
 impl Entry {
-    pub fn json(&self) -> String {
+    pub fn json(&self) -> Object {
         let o = Object::new()
             .str("phy", self.phy.as_bytes())
             .str("ifname", self.ifname.as_bytes())
@@ -174,23 +174,22 @@ impl Entry {
             Some(v) => o.num("vlan", v),
             None => o,
         };
-        o.num("since", self.since).finish()
+        o.num("since", self.since)
     }
 }
 
 /// The document of `status --json` and `ubus call apwatch status`.
-pub fn json(pid: u32, running: bool, counters: [u64; 3], aps: &[Entry], radios: &[String]) -> String {
-    let items: Vec<String> = aps.iter().map(Entry::json).collect();
+pub fn json(pid: u32, running: bool, counters: [u64; 3], aps: &[Entry], radios: &[String]) -> Object {
+    let items = aps.iter().map(|e| e.json().into()).collect();
     let [malformed, spoofed, enobufs] = counters;
-    let c = Object::new().num("malformed", malformed).num("spoofed", spoofed).num("enobufs", enobufs).finish();
-    let radios: Vec<String> = radios.iter().map(|r| Object::new().str("radio", r.as_bytes()).finish()).collect();
+    let c = Object::new().num("malformed", malformed).num("spoofed", spoofed).num("enobufs", enobufs);
+    let radios = radios.iter().map(|r| Object::new().str("radio", r.as_bytes()).into()).collect();
     Object::new()
         .num("pid", pid)
         .bool("running", running)
-        .raw("aps", &crate::json::array(&items))
-        .raw("counters", &c)
-        .raw("radios", &crate::json::array(&radios))
-        .finish()
+        .array("aps", items)
+        .field("counters", c.into())
+        .array("radios", radios)
 }
 
 /// Writes the state file when its content changed.
@@ -226,7 +225,7 @@ mod tests {
         let (pid, c, aps) = parse(&text).unwrap();
         assert_eq!((pid, c, aps), (7, [1, 2, 3], vec![e.clone()]));
         assert_eq!(
-            e.json(),
+            e.json().finish(),
             r#"{"phy":"phy0","ifname":"wlan0","ifindex":2,"ssid":"a\\x09b\\x0a\\xff","ssid_hex":"6109620aff","rule":"guest","bridge":"br-guest","since":5}"#
         );
         assert!(parse("garbage").is_none());
@@ -234,7 +233,7 @@ mod tests {
         let v = text.replace("\t-\t5\n", "\t-\t5\t20\n");
         let (_, _, aps) = parse(&v).unwrap();
         assert_eq!(aps[0].vlan, Some(20));
-        assert!(aps[0].json().contains(r#""vlan":20,"since":5"#));
+        assert!(aps[0].json().finish().contains(r#""vlan":20,"since":5"#));
         assert!(parse(&text.replace("\t-\t5\n", "\t-\t5\tx\n")).is_none());
     }
 }

@@ -15,7 +15,7 @@
 //!    messages the kernel no longer reports as readable), calls [`Client::next_incoming`] until
 //!    it returns `Ok(None)`. Each call handles at most one message and says what it was:
 //!    [`Incoming::Event`] (already acknowledged to ubusd), [`Incoming::Call`] (answer it with
-//!    [`Client::reply`], [`Client::reply_data`] or [`Client::reply_json`]),
+//!    [`Client::reply`] or [`Client::reply_data`]),
 //!    [`Incoming::Notification`] (of an object [`Client::subscribe`]d to; answered when the
 //!    notifier waits), [`Incoming::Unsubscribed`], [`Incoming::Subscribers`],
 //!    [`Incoming::Reply`] (a reply nobody waits for any more),
@@ -94,8 +94,6 @@ pub enum Error {
     /// A reply without what it must carry (a lookup's DATA without an object id, a first
     /// message that is not HELLO).
     BadReply,
-    /// JSON given to [`Client::reply_json`] / [`Client::send_event_json`] that is not an object.
-    Json(JsonError),
 }
 
 impl fmt::Display for Error {
@@ -109,7 +107,6 @@ impl fmt::Display for Error {
             Error::Protocol(e) => write!(f, "malformed ubus message: {e}"),
             Error::Encode(e) => write!(f, "ubus request: {e}"),
             Error::BadReply => f.write_str("unexpected ubus reply"),
-            Error::Json(e) => write!(f, "JSON for ubus: {e:?}"),
         }
     }
 }
@@ -209,7 +206,7 @@ impl Event {
 }
 
 /// A method call of one of our objects; answer it with [`Client::reply`],
-/// [`Client::reply_data`] or [`Client::reply_json`] (nothing is sent when `no_reply`).
+/// [`Client::reply_data`] (nothing is sent when `no_reply`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Call {
     /// The object's path (from its [`Object`]).
@@ -843,12 +840,6 @@ impl Client {
         })
     }
 
-    /// Sends event `name` with the JSON object `json` as its payload.
-    pub fn send_event_json(&mut self, name: &str, json: &str) -> Result<(), Error> {
-        check_json(json)?;
-        self.send_event(name, |w| write_json_object(w, json).map_err(JsonError::into_encode))
-    }
-
     /// Answers `call` with `status` only.
     pub fn reply(&mut self, call: &Call, status: Status) -> Result<(), Error> {
         if call.no_reply || call.generation != self.generation || self.conn.is_none() {
@@ -870,13 +861,6 @@ impl Client {
         let msg = encode(|b| wire::reply_data(b, call.seq, call.peer, call.objid, &data))?;
         self.send(&msg)?;
         self.reply(call, Status::Ok)
-    }
-
-    /// Answers `call` with the JSON object `json` as its DATA table (see [`write_json_object`]
-    /// for the types), then STATUS 0: `ubus call apwatch status` prints it back as JSON.
-    pub fn reply_json(&mut self, call: &Call, json: &str) -> Result<(), Error> {
-        check_json(json)?;
-        self.reply_data(call, |w| write_json_object(w, json).map_err(JsonError::into_encode))
     }
 
     /// Handles at most one incoming message (see the module's contract). `Ok(None)`: nothing
@@ -988,240 +972,6 @@ impl Client {
                 Ok(Incoming::Reply { seq: m.header.seq, kind, status: m.status() })
             }
             _ => Ok(Incoming::Other(kind)),
-        }
-    }
-}
-
-/// Why JSON text could not become blobmsg.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum JsonError {
-    /// Not JSON, at this byte offset.
-    Syntax(usize),
-    /// Valid JSON, but not an object.
-    NotAnObject,
-    /// Nested deeper than [`JSON_MAX_DEPTH`].
-    TooDeep,
-    /// The encoder failed (a value too large, a buffer too small).
-    Encode(EncodeError),
-}
-
-impl JsonError {
-    /// For writer closures, which speak `EncodeError` (syntax was checked before).
-    fn into_encode(self) -> EncodeError {
-        match self {
-            JsonError::Encode(e) => e,
-            _ => EncodeError::ValueTooLarge,
-        }
-    }
-}
-
-/// How deep JSON given to ubus may nest (apwatch's own is 3 levels).
-pub const JSON_MAX_DEPTH: usize = 32;
-
-/// Checks `json` fully (syntax and size) before a writer closure has to speak `EncodeError`.
-fn check_json(json: &str) -> Result<(), Error> {
-    let mut size = 1024;
-    loop {
-        let mut scratch = vec![0u8; size];
-        match write_json_object(&mut Writer::new(&mut scratch), json) {
-            Ok(()) => return Ok(()),
-            Err(JsonError::Encode(EncodeError::BufferTooSmall)) if size < MAX_MESSAGE => size *= 4,
-            Err(JsonError::Encode(e)) => return Err(Error::Encode(e)),
-            Err(e) => return Err(Error::Json(e)),
-        }
-    }
-}
-
-/// Writes the JSON object `text` as blobmsg fields (the contents of a table, e.g. DATA), typed
-/// as libubox's `blobmsg_add_json_element` types them: objects → tables, arrays → arrays,
-/// strings → strings (escapes decoded to UTF-8; `\u0000` becomes a NUL that C readers stop
-/// at), booleans → int8, integers → int32 when they fit, else int64, other numbers → double,
-/// null → unspec.
-pub fn write_json_object(w: &mut Writer<'_>, text: &str) -> Result<(), JsonError> {
-    let mut p = Json { s: text.as_bytes(), pos: 0 };
-    p.ws();
-    if p.peek() != Some(b'{') {
-        return Err(JsonError::NotAnObject);
-    }
-    p.members(w, 0)?;
-    p.ws();
-    match p.peek() {
-        None => Ok(()),
-        Some(_) => Err(JsonError::Syntax(p.pos)),
-    }
-}
-
-struct Json<'t> {
-    s: &'t [u8],
-    pos: usize,
-}
-
-impl Json<'_> {
-    fn peek(&self) -> Option<u8> {
-        self.s.get(self.pos).copied()
-    }
-
-    fn ws(&mut self) {
-        while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
-            self.pos += 1;
-        }
-    }
-
-    fn eat(&mut self, c: u8) -> Result<(), JsonError> {
-        self.ws();
-        if self.peek() == Some(c) {
-            self.pos += 1;
-            Ok(())
-        } else {
-            Err(JsonError::Syntax(self.pos))
-        }
-    }
-
-    /// `{…}`: each member as a named field.
-    fn members(&mut self, w: &mut Writer<'_>, depth: usize) -> Result<(), JsonError> {
-        self.eat(b'{')?;
-        self.ws();
-        if self.peek() == Some(b'}') {
-            self.pos += 1;
-            return Ok(());
-        }
-        loop {
-            self.ws();
-            let name = self.string()?;
-            self.eat(b':')?;
-            self.value(w, &name, depth)?;
-            self.ws();
-            match self.peek() {
-                Some(b',') => self.pos += 1,
-                Some(b'}') => {
-                    self.pos += 1;
-                    return Ok(());
-                }
-                _ => return Err(JsonError::Syntax(self.pos)),
-            }
-        }
-    }
-
-    /// `[…]`: each element as an unnamed field.
-    fn elements(&mut self, w: &mut Writer<'_>, depth: usize) -> Result<(), JsonError> {
-        self.eat(b'[')?;
-        self.ws();
-        if self.peek() == Some(b']') {
-            self.pos += 1;
-            return Ok(());
-        }
-        loop {
-            self.value(w, b"", depth)?;
-            self.ws();
-            match self.peek() {
-                Some(b',') => self.pos += 1,
-                Some(b']') => {
-                    self.pos += 1;
-                    return Ok(());
-                }
-                _ => return Err(JsonError::Syntax(self.pos)),
-            }
-        }
-    }
-
-    fn value(&mut self, w: &mut Writer<'_>, name: &[u8], depth: usize) -> Result<(), JsonError> {
-        self.ws();
-        let enc = JsonError::Encode;
-        match self.peek() {
-            Some(b'{' | b'[') if depth + 1 >= JSON_MAX_DEPTH => Err(JsonError::TooDeep),
-            Some(b'{') => {
-                let n = w.table_start(name).map_err(enc)?;
-                self.members(w, depth + 1)?;
-                w.nest_end(n).map_err(enc)
-            }
-            Some(b'[') => {
-                let n = w.array_start(name).map_err(enc)?;
-                self.elements(w, depth + 1)?;
-                w.nest_end(n).map_err(enc)
-            }
-            Some(b'"') => {
-                let s = self.string()?;
-                w.string(name, &s).map_err(enc)
-            }
-            Some(b't') => self.word(b"true").and_then(|_| w.bool(name, true).map_err(enc)),
-            Some(b'f') => self.word(b"false").and_then(|_| w.bool(name, false).map_err(enc)),
-            Some(b'n') => self.word(b"null").and_then(|_| w.unspec(name, &[]).map_err(enc)),
-            Some(b'-' | b'0'..=b'9') => self.number(w, name),
-            _ => Err(JsonError::Syntax(self.pos)),
-        }
-    }
-
-    fn word(&mut self, word: &[u8]) -> Result<(), JsonError> {
-        if self.s.get(self.pos..self.pos + word.len()) == Some(word) {
-            self.pos += word.len();
-            Ok(())
-        } else {
-            Err(JsonError::Syntax(self.pos))
-        }
-    }
-
-    fn number(&mut self, w: &mut Writer<'_>, name: &[u8]) -> Result<(), JsonError> {
-        let start = self.pos;
-        while matches!(self.peek(), Some(b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9')) {
-            self.pos += 1;
-        }
-        let text = std::str::from_utf8(&self.s[start..self.pos]).map_err(|_| JsonError::Syntax(start))?;
-        let enc = JsonError::Encode;
-        if let Ok(i) = text.parse::<i64>() {
-            return match i32::try_from(i) {
-                Ok(v) => w.int32(name, v).map_err(enc),
-                Err(_) => w.int64(name, i).map_err(enc),
-            };
-        }
-        let f: f64 = text.parse().map_err(|_| JsonError::Syntax(start))?;
-        w.double(name, f).map_err(enc)
-    }
-
-    fn hex4(&mut self) -> Result<u32, JsonError> {
-        let digits = self.s.get(self.pos..self.pos + 4).ok_or(JsonError::Syntax(self.pos))?;
-        let text = std::str::from_utf8(digits).map_err(|_| JsonError::Syntax(self.pos))?;
-        let v = u32::from_str_radix(text, 16).map_err(|_| JsonError::Syntax(self.pos))?;
-        self.pos += 4;
-        Ok(v)
-    }
-
-    fn string(&mut self) -> Result<Vec<u8>, JsonError> {
-        if self.peek() != Some(b'"') {
-            return Err(JsonError::Syntax(self.pos));
-        }
-        self.pos += 1;
-        let mut out = Vec::new();
-        loop {
-            let c = self.peek().ok_or(JsonError::Syntax(self.pos))?;
-            self.pos += 1;
-            match c {
-                b'"' => return Ok(out),
-                b'\\' => {
-                    let e = self.peek().ok_or(JsonError::Syntax(self.pos))?;
-                    self.pos += 1;
-                    match e {
-                        b'"' | b'\\' | b'/' => out.push(e),
-                        b'b' => out.push(8),
-                        b'f' => out.push(12),
-                        b'n' => out.push(b'\n'),
-                        b'r' => out.push(b'\r'),
-                        b't' => out.push(b'\t'),
-                        b'u' => {
-                            let mut cp = self.hex4()?;
-                            if (0xd800..0xdc00).contains(&cp) && self.s.get(self.pos..self.pos + 2) == Some(b"\\u") {
-                                self.pos += 2;
-                                let low = self.hex4()?;
-                                cp = 0x10000 + ((cp - 0xd800) << 10) + (low.wrapping_sub(0xdc00) & 0x3ff);
-                            }
-                            let ch = char::from_u32(cp).unwrap_or(char::REPLACEMENT_CHARACTER);
-                            out.extend_from_slice(ch.encode_utf8(&mut [0; 4]).as_bytes());
-                        }
-                        _ => return Err(JsonError::Syntax(self.pos - 1)),
-                    }
-                }
-                c if c < 0x20 => return Err(JsonError::Syntax(self.pos - 1)),
-                c => out.push(c),
-            }
         }
     }
 }
@@ -1846,56 +1596,28 @@ mod tests {
         assert!(quiet.no_reply);
         answer(&mut c, &quiet).unwrap(); // sends nothing
         let Incoming::Call(second) = incoming(&mut c) else { panic!("not a call") };
-        // what ucode made of its value, byte for byte, from JSON
-        let json = r#"{"iface":"wlan0","ssid":"foo","up":true,"freq":2412,"stations":["aa:bb:cc:dd:ee:01"]}"#;
-        c.reply_json(&second, json).unwrap();
+        // what ucode made of its value (JSON), byte for byte, from a document
+        let doc = crate::json::Object::new()
+            .str("iface", b"wlan0")
+            .str("ssid", b"foo")
+            .bool("up", true)
+            .num("freq", 2412u32)
+            .array("stations", vec![crate::json::Value::Str(b"aa:bb:cc:dd:ee:01".to_vec())]);
+        c.reply_data(&second, |w| doc.write_blob(w)).unwrap();
         drop(c);
         p.finish();
     }
 
     #[test]
-    fn json_becomes_blobmsg_as_libubox_types_it() {
+    fn a_document_becomes_blobmsg_as_libubox_types_its_json() {
         // `ubus send apwatch.ap '{...}'` went through blobmsg_add_json_from_string: same bytes
         let p = peer("send-json", vec![replay(C08, "sender", 3)]);
         let mut c = p.client();
-        c.send_event_json(APWATCH_EVENT, r#" {"ifname": "wlan0", "ssid": "foo", "up": true} "#).unwrap();
-        assert_eq!(c.send_event_json(APWATCH_EVENT, "[1]"), Err(Error::Json(JsonError::NotAnObject)));
+        let doc = crate::json::Object::new().str("ifname", b"wlan0").str("ssid", b"foo").bool("up", true);
+        assert_eq!(doc.finish(), r#"{"ifname":"wlan0","ssid":"foo","up":true}"#);
+        c.send_event(APWATCH_EVENT, |w| doc.write_blob(w)).unwrap();
         drop(c);
         p.finish();
-
-        let json = r#"{"aps":[{"phy":"phy0","ifindex":2,"since":1764300000}],"big":-3000000000,"f":1.5,
-            "t":true,"no":false,"z":null,"e":{},"a":[],"s":"q\"b\\s\/\u00ff\ud83d\ude00\n"}"#;
-        let mut buf = vec![0u8; 1024];
-        let mut w = Writer::new(&mut buf);
-        write_json_object(&mut w, json).unwrap();
-        let n = w.len();
-        let t = Fields::new(&buf[..n]);
-        let ap = t.get_array(b"aps").unwrap().unwrap().next().unwrap().unwrap().value.as_table().unwrap();
-        assert_eq!(ap.get_str(b"phy"), Ok(Some(&b"phy0"[..])));
-        assert_eq!(ap.get(b"ifindex"), Ok(Some(Value::Int32(2))));
-        assert_eq!(ap.get(b"since"), Ok(Some(Value::Int32(1_764_300_000))));
-        assert_eq!(t.get(b"big"), Ok(Some(Value::Int64(-3_000_000_000))));
-        assert_eq!(t.get(b"f"), Ok(Some(Value::Double(1.5))));
-        assert_eq!((t.get_bool(b"t"), t.get_bool(b"no")), (Ok(Some(true)), Ok(Some(false))));
-        assert_eq!(t.get(b"z"), Ok(Some(Value::Unspec(&[]))));
-        assert_eq!(t.get_table(b"e").unwrap().map(|e| e.count()), Some(0));
-        assert_eq!(t.get_array(b"a").unwrap().map(|e| e.count()), Some(0));
-        let s: &[u8] = "q\"b\\s/\u{ff}\u{1f600}\n".as_bytes();
-        assert_eq!(t.get_str(b"s"), Ok(Some(s)));
-
-        let check = |j: &str| write_json_object(&mut Writer::new(&mut vec![0u8; 256]), j);
-        assert_eq!(check(r#"{"a":}"#), Err(JsonError::Syntax(5)));
-        assert_eq!(check(r#"{"a":1} x"#), Err(JsonError::Syntax(8)));
-        assert_eq!(check(r#"{"a":"\q"}"#), Err(JsonError::Syntax(7)));
-        assert_eq!(check(r#"{"a":"unterminated"#), Err(JsonError::Syntax(18)));
-        assert_eq!(check(r#""a""#), Err(JsonError::NotAnObject));
-        let deep = format!(r#"{{"a":{}{}}}"#, "[".repeat(40), "]".repeat(40));
-        assert_eq!(check(&deep), Err(JsonError::TooDeep));
-        assert_eq!(check(r#"{"a":[1,2],"b":{"c":[]}}"#), Ok(()));
-        assert_eq!(
-            write_json_object(&mut Writer::new(&mut [0u8; 8]), r#"{"a":1}"#),
-            Err(JsonError::Encode(EncodeError::BufferTooSmall))
-        );
     }
 
     #[test]

@@ -10,7 +10,8 @@
 //!
 //! What differs from the C CLI: that one is linked dynamically against libubus, libubox,
 //! libblobmsg_json and json-c (plus libc), so each run also maps and relocates those libraries;
-//! this binary links its Rust code (client, codec, JSON) statically and only libc and
+//! this binary links its Rust code (client, codec, serde_json for the JSON as the CLI uses
+//! json-c) statically and only libc and
 //! libgcc_s dynamically, so the measured spawn cost is a lower bound for the real CLI's. It prints nothing for a reply without DATA
 //! (add_device has none) and does not format DATA as JSON.
 //!
@@ -21,9 +22,34 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use apwatch::ubus::{write_json_object, Client, Error, JsonError};
+use apwatch::ubus::{Client, Error};
 use apwatch_core::blob::Writer;
 use apwatch_core::EncodeError;
+use serde_json::{Map, Value};
+
+/// One JSON value as blobmsg the way libblobmsg_json types it: integers as int32 when they fit,
+/// else int64; booleans as int8; other numbers as double.
+fn field(w: &mut Writer<'_>, name: &[u8], v: &Value) -> Result<(), EncodeError> {
+    match v {
+        Value::Null => w.field(apwatch_core::blob::Type::Unspec, name, &[]),
+        Value::Bool(b) => w.bool(name, *b),
+        Value::Number(n) => match (n.as_i64(), n.as_f64()) {
+            (Some(i), _) => match i32::try_from(i) {
+                Ok(i) => w.int32(name, i),
+                Err(_) => w.int64(name, i),
+            },
+            (None, Some(f)) => w.double(name, f),
+            (None, None) => Err(EncodeError::ValueTooLarge),
+        },
+        Value::String(s) => w.string(name, s.as_bytes()),
+        Value::Array(a) => w.array(name, |w| a.iter().try_for_each(|v| field(w, b"", v))),
+        Value::Object(o) => w.table(name, |w| table(w, o)),
+    }
+}
+
+fn table(w: &mut Writer<'_>, o: &Map<String, Value>) -> Result<(), EncodeError> {
+    o.iter().try_for_each(|(k, v)| field(w, k.as_bytes(), v))
+}
 
 fn usage() -> ExitCode {
     eprintln!("usage: ubus-call [-s SOCKET] [-t SECONDS] call OBJECT METHOD [JSON]");
@@ -51,19 +77,16 @@ fn main() -> ExitCode {
         _ => return usage(),
     };
     // the CLI parses the message before it connects
-    let mut scratch = vec![0u8; 64 * 1024];
-    if let Err(e) = write_json_object(&mut Writer::new(&mut scratch), json) {
-        eprintln!("Failed to parse message data: {e:?}");
-        return ExitCode::from(255);
-    }
+    let args: Map<String, Value> = match serde_json::from_str(json) {
+        Ok(Value::Object(o)) => o,
+        _ => {
+            eprintln!("Failed to parse message data");
+            return ExitCode::from(255);
+        }
+    };
     let mut client = Client::new(socket.as_deref());
     client.set_timeout(timeout);
-    let write_args = |w: &mut Writer<'_>| {
-        write_json_object(w, json).map_err(|e| match e {
-            JsonError::Encode(e) => e,
-            _ => EncodeError::ValueTooLarge,
-        })
-    };
+    let write_args = |w: &mut Writer<'_>| table(w, &args);
     match client.invoke(object, method, write_args) {
         Ok(reply) if reply.status.code() == 0 => ExitCode::SUCCESS,
         Ok(reply) => {
