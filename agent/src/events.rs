@@ -138,12 +138,8 @@ impl Events {
             };
             match sock.recv(&mut self.buf, true) {
                 Ok(Received::Data(n)) => {
-                    for m in Messages::new(self.buf.get(..n).unwrap_or_default(), ORDER) {
-                        match m {
-                            Ok(m) => woke |= on_message(proto, &m, sink, &mut self.counters, &mut self.start_ap_seen),
-                            Err(e) => malformed(&mut self.counters, proto, &e),
-                        }
-                    }
+                    let datagram = self.buf.get(..n).unwrap_or_default();
+                    woke |= on_datagram(proto, datagram, sink, &mut self.counters, &mut self.start_ap_seen);
                 }
                 Ok(Received::Spoofed(pid)) => {
                     if self.counters.spoofed.hit() {
@@ -176,6 +172,29 @@ impl Events {
             }
         }
     }
+
+    /// What [`Events::read`] does with one received datagram: the same code, fed recorded bytes
+    /// by the tests (agent/tests/event_alloc.rs).
+    pub fn handle(&mut self, proto: Protocol, datagram: &[u8], sink: &mut Sink<'_>) -> Woke {
+        on_datagram(proto, datagram, sink, &mut self.counters, &mut self.start_ap_seen)
+    }
+}
+
+fn on_datagram(
+    proto: Protocol,
+    datagram: &[u8],
+    sink: &mut Sink<'_>,
+    counters: &mut Counters,
+    start_ap_seen: &mut bool,
+) -> Woke {
+    let mut woke = Woke::default();
+    for m in Messages::new(datagram, ORDER) {
+        match m {
+            Ok(m) => woke |= on_message(proto, &m, sink, counters, start_ap_seen),
+            Err(e) => malformed(counters, proto, &e),
+        }
+    }
+    woke
 }
 
 fn malformed(counters: &mut Counters, proto: Protocol, e: &apwatch_core::Error) {
@@ -255,8 +274,16 @@ fn on_message(
             };
             if l.family != af::BRIDGE {
                 if k == rtnl::kind::NEWLINK {
-                    if let Some(info) = LinkInfo::from_message(m) {
-                        sink.view.links.insert(l.ifindex, info);
+                    // a known link's record is refreshed in place: no allocation per event
+                    match sink.view.links.get_mut(&l.ifindex) {
+                        Some(known) => {
+                            known.refresh_from(m);
+                        }
+                        None => {
+                            if let Some(info) = LinkInfo::from_message(m) {
+                                sink.view.links.insert(l.ifindex, info);
+                            }
+                        }
                     }
                 } else {
                     sink.view.links.remove(&l.ifindex);

@@ -134,21 +134,43 @@ impl LinkInfo {
     /// The record of an AF_UNSPEC RTM_NEWLINK; `None` for other families or what does not
     /// decode.
     pub fn from_message(m: &Message<'_>) -> Option<LinkInfo> {
-        let l = Link::parse(m).ok()?;
+        let mut info = LinkInfo {
+            ifindex: 0,
+            name: Vec::new(),
+            master: None,
+            kind: None,
+            up: false,
+            carrier: false,
+            vlan_filtering: false,
+            vlan_upper: None,
+        };
+        info.refresh_from(m).then_some(info)
+    }
+
+    /// [`LinkInfo::from_message`] into this record, reusing its buffers: a link event of a known
+    /// link allocates nothing. False, and the record untouched, when the message does not decode.
+    pub fn refresh_from(&mut self, m: &Message<'_>) -> bool {
+        let Ok(l) = Link::parse(m) else { return false };
         let kinds = linkinfo::LinkInfo::parse(m).ok().flatten();
-        Some(LinkInfo {
-            ifindex: l.ifindex,
-            name: l.ifname.unwrap_or_default().to_vec(),
-            master: l.master(),
-            kind: l.kind.map(<[u8]>::to_vec),
-            up: l.is_up(),
-            carrier: l.has_carrier(),
-            vlan_filtering: kinds.as_ref().and_then(|k| k.vlan_filtering()) == Some(true),
-            vlan_upper: kinds
-                .as_ref()
-                .filter(|k| k.vlan_upper().is_some_and(|(p, v)| k.is_vlan_of(p, v)))
-                .and_then(|k| k.vlan_upper()),
-        })
+        self.ifindex = l.ifindex;
+        self.name.clear();
+        self.name.extend_from_slice(l.ifname.unwrap_or_default());
+        match (l.kind, &mut self.kind) {
+            (Some(k), Some(v)) => {
+                v.clear();
+                v.extend_from_slice(k);
+            }
+            (k, slot) => *slot = k.map(<[u8]>::to_vec),
+        }
+        self.master = l.master();
+        self.up = l.is_up();
+        self.carrier = l.has_carrier();
+        self.vlan_filtering = kinds.as_ref().and_then(|k| k.vlan_filtering()) == Some(true);
+        self.vlan_upper = kinds
+            .as_ref()
+            .filter(|k| k.vlan_upper().is_some_and(|(p, v)| k.is_vlan_of(p, v)))
+            .and_then(|k| k.vlan_upper());
+        true
     }
 }
 
@@ -261,6 +283,13 @@ impl Kernel {
     /// nl80211 as resolved, if it is.
     pub fn nl80211(&self) -> Option<Nl80211> {
         self.nl80211
+    }
+
+    /// Test-only: take `n` for nl80211 without asking the controller, so recorded events (whose
+    /// family id was that boot's) can be fed to the event path on a machine without wifi.
+    #[doc(hidden)]
+    pub fn assume_nl80211(&mut self, n: Nl80211) {
+        self.nl80211 = Some(n);
     }
 
     /// Whether wireless interfaces can be asked about (nl80211, or the test file).

@@ -27,6 +27,9 @@ impl<V> IdMap<V> {
     pub fn get(&self, k: &u32) -> Option<&V> {
         self.pos(*k).ok().and_then(|i| self.0.get(i)).map(|(_, v)| v)
     }
+    pub fn get_mut(&mut self, k: &u32) -> Option<&mut V> {
+        self.pos(*k).ok().and_then(|i| self.0.get_mut(i)).map(|(_, v)| v)
+    }
     pub fn contains_key(&self, k: &u32) -> bool {
         self.pos(*k).is_ok()
     }

@@ -4,7 +4,7 @@
 use apwatch_bench::{burst_hints, policy_fixture};
 use apwatch_core::config::Backend;
 use apwatch_core::pipeline::{DirtySet, Pipeline};
-use apwatch_core::policy;
+use apwatch_core::policy::{self, Lan, Plan};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use embassy_sync::blocking_mutex::raw::NoopRawMutex;
 use std::hint::black_box;
@@ -16,6 +16,14 @@ fn decide(c: &mut Criterion) {
     g.throughput(Throughput::Elements(1));
     g.bench_function("event_to_actions", |b| {
         b.iter(|| policy::reconcile(black_box(&ifaces), black_box(&rules), Backend::Rtnl))
+    });
+    // the same decision into a plan kept across reconciles (no new 12 KB plan to zero and return)
+    let mut plan = Plan::default();
+    g.bench_function("event_to_actions_in_place", |b| {
+        b.iter(|| {
+            policy::reconcile_into(&mut plan, black_box(&ifaces), black_box(&rules), Backend::Rtnl, &Lan::default());
+            black_box(plan.actions.len())
+        })
     });
     g.finish();
 

@@ -9,6 +9,8 @@ export CARGO_TARGET_MIPS_UNKNOWN_LINUX_MUSL_RUSTFLAGS="$_size -Crelocation-model
 export CARGO_TARGET_MIPSEL_UNKNOWN_LINUX_MUSL_RUSTFLAGS="$_size -Crelocation-model=static -Ctarget-feature=+crt-static -Clink-self-contained=no"
 export CARGO_TARGET_ARMV7_UNKNOWN_LINUX_MUSLEABIHF_RUSTFLAGS="$_size -Clink-self-contained=no"
 export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_RUSTFLAGS="$_size -Clink-self-contained=no"
+# x86_64: not a router target; the same build runs natively and in the VM (memory figures).
+export CARGO_TARGET_X86_64_UNKNOWN_LINUX_MUSL_RUSTFLAGS="$_size -Crelocation-model=static -Ctarget-feature=+crt-static -Clink-self-contained=no"
 unset _size
 # the binutils of each target, for the final strip (used by the scripts that source this file)
 # shellcheck disable=SC2034
@@ -17,6 +19,7 @@ declare -gA APWATCH_OBJCOPY=(
   [mipsel-unknown-linux-musl]=mipsel-linux-gnu-objcopy
   [armv7-unknown-linux-musleabihf]=arm-linux-gnueabihf-objcopy
   [aarch64-unknown-linux-musl]=aarch64-linux-gnu-objcopy
+  [x86_64-unknown-linux-musl]=objcopy
 )
 # shellcheck disable=SC2034
 declare -gA APWATCH_QEMU=(
@@ -24,4 +27,5 @@ declare -gA APWATCH_QEMU=(
   [mipsel-unknown-linux-musl]=qemu-mipsel-static
   [armv7-unknown-linux-musleabihf]=qemu-arm-static
   [aarch64-unknown-linux-musl]=qemu-aarch64-static
+  [x86_64-unknown-linux-musl]=env   # the host runs it itself
 )

@@ -1,0 +1,211 @@
+//! The event path allocates nothing per event: recorded nl80211 and rtnetlink events (tests/data)
+//! go through `Events::handle`, the code `Events::read` runs on each datagram, while a counting
+//! global allocator watches, after one warm-up round has sized the view's maps.
+
+#![cfg(target_endian = "little")] // the frames were recorded on x86
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+use apwatch::events::{Events, Sink};
+use apwatch::kernel::{Kernel, Nl80211};
+use apwatch::socket::Protocol;
+use apwatch::view::View;
+use apwatch_core::pipeline::{DirtySet, Pipeline};
+use embassy_sync::blocking_mutex::raw::NoopRawMutex;
+
+struct Counting;
+
+// Counted per thread: the harness allocates on its own threads meanwhile.
+thread_local! {
+    static COUNTING: Cell<bool> = const { Cell::new(false) };
+    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+}
+
+fn count() {
+    if COUNTING.try_with(Cell::get).unwrap_or(false) {
+        let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
+    }
+}
+
+// SAFETY: forwards to the system allocator, only counting calls.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        count();
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        count();
+        unsafe { System.alloc_zeroed(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        count();
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Allocations made by `f` on this thread.
+fn allocations(f: impl FnOnce()) -> usize {
+    let before = ALLOCATIONS.with(Cell::get);
+    COUNTING.with(|c| c.set(true));
+    f();
+    COUNTING.with(|c| c.set(false));
+    ALLOCATIONS.with(Cell::get) - before
+}
+
+macro_rules! frames {
+    ($($f:literal),* $(,)?) => { [$(include_bytes!(concat!("../../tests/data/frames/", $f)) as &[u8],)*] };
+}
+
+/// nl80211 messages are protocol 16 (NETLINK_GENERIC), rtnetlink's 0 (index.tsv); the genl
+/// family id of nl80211 was 0x23 in the recording boots.
+fn proto(frame: &[u8]) -> Protocol {
+    if u16::from_le_bytes([frame[4], frame[5]]) == 0x23 {
+        Protocol::Generic
+    } else {
+        Protocol::Route
+    }
+}
+
+struct Agent {
+    kernel: Kernel,
+    events: Events,
+    view: View,
+    pipeline: Pipeline<NoopRawMutex, 64>,
+    dirty: DirtySet,
+}
+
+impl Agent {
+    fn new() -> Agent {
+        let mut kernel = Kernel::open().expect("netlink sockets");
+        let mut events = Events::open(&mut kernel).expect("event sockets");
+        kernel.assume_nl80211(Nl80211 { family: 0x23, mlme: 0, config: 0 });
+        events.genl = None; // only recorded bytes come in
+        Agent { kernel, events, view: View::default(), pipeline: Pipeline::new(), dirty: DirtySet::default() }
+    }
+
+    /// Each frame as one datagram, the hint queue drained after each, as the loop does after a
+    /// burst. Returns (START_APs acted on at once, hints).
+    fn feed(&mut self, frames: &[&[u8]]) -> (usize, usize) {
+        let (mut now, mut hints) = (0, 0);
+        for f in frames {
+            let mut sink = Sink { pipeline: &self.pipeline, view: &mut self.view, kernel: &self.kernel };
+            let woke = self.events.handle(proto(f), f, &mut sink);
+            now += usize::from(woke.now);
+            hints += usize::from(woke.reconcile);
+            self.pipeline.drain(&mut self.dirty);
+            self.dirty.clear();
+        }
+        (now, hints)
+    }
+}
+
+/// AP foo started, stopped (ifdown), restarted as bar on wlan0: START_AP, STOP_AP,
+/// SET_INTERFACE, RTM_NEWLINK (up, down, bridged), and events the agent ignores.
+const WLAN0: [&[u8]; 27] = frames![
+    "start-ap-foo-001.bin",
+    "start-ap-foo-002.bin",
+    "start-ap-foo-003.bin",
+    "start-ap-foo-004.bin",
+    "start-ap-foo-005.bin",
+    "start-ap-foo-006.bin",
+    "start-ap-foo-007.bin",
+    "bridge-dhcp-013.bin",
+    "ifdown-003.bin",
+    "ifdown-005.bin",
+    "ifdown-007.bin",
+    "ifdown-008.bin",
+    "ifdown-009.bin",
+    "ifdown-010.bin",
+    "restart-bar-001.bin",
+    "restart-bar-002.bin",
+    "restart-bar-003.bin",
+    "restart-bar-004.bin",
+    "restart-bar-005.bin",
+    "restart-bar-006.bin",
+    "restart-bar-007.bin",
+    "restart-bar-008.bin",
+    "restart-bar-009.bin",
+    "restart-bar-010.bin",
+    "ifdown-004.bin",
+    "ifdown-006.bin",
+    "ifdown-002.bin",
+];
+
+/// A second BSS comes and goes: wlan0-1's RTM_NEWLINK, NEW_INTERFACE, START_AP, STOP_AP,
+/// DEL_INTERFACE, RTM_DELLINK, between wlan0's events.
+const TWO_BSS: [&[u8]; 22] = frames![
+    "two-bss-001.bin",
+    "two-bss-002.bin",
+    "two-bss-003.bin",
+    "two-bss-004.bin",
+    "two-bss-005.bin",
+    "two-bss-006.bin",
+    "two-bss-007.bin",
+    "two-bss-008.bin",
+    "two-bss-009.bin",
+    "two-bss-010.bin",
+    "two-bss-011.bin",
+    "two-bss-012.bin",
+    "two-bss-013.bin",
+    "two-bss-014.bin",
+    "two-bss-015.bin",
+    "two-bss-016.bin",
+    "two-bss-017.bin",
+    "two-bss-018.bin",
+    "two-bss-019.bin",
+    "two-bss-020.bin",
+    "two-bss-021.bin",
+    "two-bss-022.bin",
+];
+
+#[test]
+fn the_counter_counts() {
+    let n = allocations(|| drop(std::hint::black_box(vec![1u8; 16])));
+    assert!(n >= 1, "a Vec must be counted, or the other tests prove nothing");
+}
+
+#[test]
+fn events_of_known_netdevs_allocate_nothing() {
+    let mut a = Agent::new();
+    let warm = a.feed(&WLAN0);
+    assert_eq!(
+        warm,
+        (3, 16),
+        "START_AP foo, bar, foo acted on at once; hints (START_AP, STOP_AP, SET_INTERFACE, links)"
+    );
+    assert!(a.view.wifi.get(&2).is_some_and(|i| i.is_active_ap()));
+    let mut seen = (0, 0);
+    let n = allocations(|| {
+        for _ in 0..10 {
+            let (now, hints) = a.feed(&WLAN0);
+            seen = (seen.0 + now, seen.1 + hints);
+        }
+    });
+    // wlan0 is known from the first START_AP on: its two link events before it are hints now too
+    assert_eq!(seen, (30, 180), "every round decided the same");
+    assert_eq!(n, 0, "{n} allocations in 10 rounds of {} events", WLAN0.len());
+}
+
+#[test]
+fn a_netdev_that_comes_and_goes_allocates_only_its_link_record() {
+    let mut a = Agent::new();
+    a.feed(&TWO_BSS);
+    let rounds = 10;
+    let n = allocations(|| {
+        for _ in 0..rounds {
+            let (now, _) = a.feed(&TWO_BSS);
+            assert_eq!(now, 2, "START_AP of wlan0 and wlan0-1");
+        }
+    });
+    assert!(!a.view.links.contains_key(&6), "wlan0-1 is gone after its RTM_DELLINK");
+    // wlan0-1's first RTM_NEWLINK makes its record: the name's bytes, once per round
+    assert_eq!(n, rounds, "{n} allocations in {rounds} rounds");
+}
