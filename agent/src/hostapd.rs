@@ -111,6 +111,9 @@ pub struct Client {
     queue: VecDeque<Vec<u8>>,
     lost: bool,
     gone: bool,
+    /// The receive buffer, kept: the loop reads every socket each round, and a round with
+    /// nothing to read must allocate nothing.
+    rx: Vec<u8>,
 }
 
 impl Client {
@@ -136,8 +139,15 @@ impl Client {
         // process that had our pid): ours to replace
         remove_socket(&own)?;
         let sock = UnixDatagram::bind(&own)?;
-        let mut client =
-            Client { sock, ifname: ifname.to_owned(), own, queue: VecDeque::new(), lost: false, gone: false };
+        let mut client = Client {
+            sock,
+            ifname: ifname.to_owned(),
+            own,
+            queue: VecDeque::new(),
+            lost: false,
+            gone: false,
+            rx: vec![0u8; RECV_MAX],
+        };
         match client.sock.connect(&ctrl) {
             Ok(()) => {}
             Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return Ok(Open::NotThere),
@@ -270,8 +280,7 @@ impl Client {
     }
 
     fn recv_one(&mut self) -> io::Result<Received> {
-        let mut buf = vec![0u8; RECV_MAX];
-        let n = match self.sock.recv(&mut buf) {
+        let n = match self.sock.recv(&mut self.rx) {
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(Received::Nothing),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => return Ok(Received::Nothing),
@@ -285,7 +294,7 @@ impl Client {
             // not hostapd's (its replies fit REPLY_MAX): a cut STATUS must not be read as whole
             return Ok(Received::Reply(Vec::new()));
         }
-        buf.truncate(n);
+        let buf = self.rx.get(..n).unwrap_or_default().to_vec();
         Ok(match Message::parse(&buf) {
             Message::Event(e) => {
                 if e.kind() == hostapd::EventKind::Terminating {

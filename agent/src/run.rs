@@ -29,6 +29,9 @@ use crate::view::View;
 use crate::witness::Witness;
 use crate::{config_file, Exit};
 
+/// The poll set's capacity: rtnetlink, signals, genl, the bus, hostapd's sockets and its bus.
+const POLL_FDS: usize = 4 + apwatch_core::policy::MAX_IFACES + 1;
+
 /// How often a running `dnsmasq_restart` is checked for its end.
 const REAP: Duration = Duration::from_millis(50);
 
@@ -49,6 +52,8 @@ pub struct Agent {
     /// hostapd's control sockets: the second witness of an AP's SSID.
     witness: Witness,
     too_many: Once,
+    /// The plan each reconcile refills (12 KB: kept, not built and copied per decision).
+    plan: Option<Box<policy::Plan>>,
 }
 
 pub fn run(cfg_path: &str) -> Exit {
@@ -113,6 +118,7 @@ impl Agent {
                 crate::ubus::socket_path(None),
             ),
             too_many: Once::default(),
+            plan: None,
         };
         let mut agent = agent;
         agent.netifd_changed();
@@ -182,19 +188,23 @@ impl Agent {
                     crate::bridge::Bridges::Ubus(n) => n.fd(),
                     crate::bridge::Bridges::Rtnl => None,
                 };
-                let mut fds =
-                    vec![PollFd::new(&self.events.rtnl, PollFlags::IN), PollFd::new(&sig_read, PollFlags::IN)];
-                let genl_at = self.events.genl.as_ref().map(|g| {
-                    fds.push(PollFd::new(g, PollFlags::IN));
-                    fds.len() - 1
+                // on the stack: a wake-up allocates nothing. A control socket beyond POLL_FDS is
+                // not polled; it is still read every round and its STATUS every second.
+                let mut fds: heapless::Vec<PollFd<'_>, POLL_FDS> = heapless::Vec::new();
+                let _ = fds.push(PollFd::new(&self.events.rtnl, PollFlags::IN));
+                let _ = fds.push(PollFd::new(&sig_read, PollFlags::IN));
+                let genl_at = self.events.genl.as_ref().and_then(|g| {
+                    fds.push(PollFd::new(g, PollFlags::IN)).ok()?;
+                    Some(fds.len() - 1)
                 });
-                let bus_at = bus.as_ref().map(|b| {
-                    fds.push(PollFd::new(b, PollFlags::IN));
-                    fds.len() - 1
+                let bus_at = bus.and_then(|b| {
+                    fds.push(PollFd::from_borrowed_fd(b, PollFlags::IN)).ok()?;
+                    Some(fds.len() - 1)
                 });
-                let witness_fds = self.witness.fds();
-                for f in &witness_fds {
-                    fds.push(PollFd::new(f, PollFlags::IN));
+                for f in self.witness.fds() {
+                    if fds.push(PollFd::from_borrowed_fd(f, PollFlags::IN)).is_err() {
+                        break;
+                    }
                 }
                 match poll(&mut fds, timeout.as_ref()) {
                     Ok(_) | Err(rustix::io::Errno::INTR) => {}
@@ -371,13 +381,15 @@ impl Agent {
             );
         }
         let networks = self.effects.bridges.netifd().map(|n| n.networks.clone()).unwrap_or_default();
-        let decide = |view: &View| {
+        let rules = &self.cfg.rules;
+        let decide = |plan: &mut policy::Plan, view: &View| {
             let (filtering, vlan_devices) = view.vlan_facts();
             let lan = policy::Lan { networks: &networks, filtering: &filtering, vlan_devices: &vlan_devices };
-            policy::reconcile_with(&view.ifaces(), &self.cfg.rules, backend, &lan)
+            policy::reconcile_into(plan, &view.ifaces(), rules, backend, &lan)
         };
         let vlans = self.cfg.rules.iter().any(|r| r.vlan.is_some());
-        let mut plan = decide(&self.view);
+        let mut plan = self.plan.take().unwrap_or_default();
+        decide(&mut plan, &self.view);
         self.effects.announce(&plan, &self.view, &self.cfg);
         self.effects.report_problems(&plan, &self.cfg, &self.cfg_path);
         // rtnetlink answers synchronously: re-check and go on. netifd (ubus) acts later and its
@@ -408,8 +420,10 @@ impl Agent {
             if !ok {
                 break;
             }
-            plan = decide(&self.view);
+            decide(&mut plan, &self.view);
         }
-        self.effects.finish(&self.cfg, &plan, &self.view, self.events.counters.values(), ok)
+        let done = self.effects.finish(&self.cfg, &plan, &self.view, self.events.counters.values(), ok);
+        self.plan = Some(plan);
+        done
     }
 }

@@ -66,8 +66,8 @@ impl Witness {
     }
 
     /// The sockets to poll.
-    pub fn fds(&self) -> Vec<BorrowedFd<'_>> {
-        self.clients.iter().map(|a| a.client.as_fd()).chain(self.bus.fd()).collect()
+    pub fn fds(&self) -> impl Iterator<Item = BorrowedFd<'_>> {
+        self.bus.fd().into_iter().chain(self.clients.iter().map(|a| a.client.as_fd()))
     }
 
     /// When the slow round is due: STATUS while some socket is attached, the bus while it is
