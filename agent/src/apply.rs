@@ -31,6 +31,8 @@ pub struct Effects {
     reported: Vec<Problem>,
     /// The state file's text as last rendered (`ubus call apwatch status` answers from it).
     pub state_text: String,
+    /// The state file read back (kept: an unchanged state allocates nothing).
+    state_scratch: Vec<u8>,
 }
 
 /// An active AP as last announced.
@@ -64,6 +66,7 @@ impl Effects {
             state_file: Once::default(),
             reported: Vec::new(),
             state_text: String::new(),
+            state_scratch: Vec::new(),
         }
     }
 
@@ -157,42 +160,53 @@ impl Effects {
 
     /// One line (and one bus event) when an AP comes up, changes SSID or rule, or goes down.
     pub fn announce(&mut self, plan: &Plan, view: &View, cfg: &Config) {
-        let mut now = IdMap::default();
+        // in place: an unchanged set of APs allocates nothing
         for a in &plan.active {
             let Some(w) = view.wifi.get(&a.ifindex) else { continue };
-            let Some(ssid) = w.ssid.clone() else { continue };
+            let Some(ssid) = w.ssid.as_ref() else { continue };
+            if let Some(b) = self.announced.get_mut(&a.ifindex).filter(|b| b.rule == a.rule && b.ssid == *ssid) {
+                if b.target != a.target {
+                    b.target = a.target.clone();
+                }
+                if view.link_name(a.ifindex).is_some_and(|n| n != b.ifname.as_bytes()) {
+                    b.ifname = ifname(view, a.ifindex);
+                }
+                continue;
+            }
+            let before = self.announced.get(&a.ifindex).is_some();
             let ap = Announced {
                 ifname: ifname(view, a.ifindex),
                 wiphy: w.wiphy,
-                ssid,
+                ssid: ssid.clone(),
                 rule: a.rule,
                 target: a.target.clone(),
             };
-            let before = self.announced.get(&a.ifindex);
-            if before.map(|b| (b.rule, &b.ssid)) != Some((ap.rule, &ap.ssid)) {
-                let (name, ssid) = (&ap.ifname, &ap.ssid);
-                match ap.rule.and_then(|i| cfg.rules.get(i)) {
-                    Some(r) if ap.target.is_none() => error!(
-                        "{name} AP up ssid=\"{ssid}\" rule={}: its network {} has no device in netifd \
-                         (it would become that network's main device): not added",
-                        r.name,
-                        r.network.as_deref().unwrap_or("?")
-                    ),
-                    Some(r) => info!("{name} AP up ssid=\"{ssid}\" rule={}", r.name),
-                    None => info!("{name} AP up ssid=\"{ssid}\" matches no rule: left alone"),
-                }
-                let kind = if before.is_some() { "moved" } else { "up" };
-                self.event(kind, &ap, cfg);
+            let (name, ssid) = (&ap.ifname, &ap.ssid);
+            match ap.rule.and_then(|i| cfg.rules.get(i)) {
+                Some(r) if ap.target.is_none() => error!(
+                    "{name} AP up ssid=\"{ssid}\" rule={}: its network {} has no device in netifd \
+                     (it would become that network's main device): not added",
+                    r.name,
+                    r.network.as_deref().unwrap_or("?")
+                ),
+                Some(r) => info!("{name} AP up ssid=\"{ssid}\" rule={}", r.name),
+                None => info!("{name} AP up ssid=\"{ssid}\" matches no rule: left alone"),
             }
-            now.insert(a.ifindex, ap);
+            let kind = if before { "moved" } else { "up" };
+            self.event(kind, &ap, cfg);
+            self.announced.insert(a.ifindex, ap);
         }
-        let gone: Vec<Announced> =
-            self.announced.iter().filter(|(i, _)| !now.contains_key(i)).map(|(_, ap)| ap.clone()).collect();
-        for ap in gone {
-            info!("{} AP down", ap.ifname);
-            self.event("down", &ap, cfg);
+        let up =
+            |i: u32| plan.active.iter().any(|a| a.ifindex == i) && view.wifi.get(&i).is_some_and(|w| w.ssid.is_some());
+        if self.announced.iter().any(|(i, _)| !up(i)) {
+            let gone: Vec<Announced> =
+                self.announced.iter().filter(|(i, _)| !up(*i)).map(|(_, ap)| ap.clone()).collect();
+            self.announced.retain(|i| up(*i));
+            for ap in gone {
+                info!("{} AP down", ap.ifname);
+                self.event("down", &ap, cfg);
+            }
         }
-        self.announced = now;
     }
 
     /// After the bridges: DHCP drop-ins (and a dnsmasq restart when one changed), the state
@@ -208,8 +222,9 @@ impl Effects {
             }
         }
         self.since.update(plan, view);
-        self.state_text = state::render(cfg, self.bridges.backend(), plan, view, &self.since, counters);
-        if let Err(e) = state::write(Path::new(cfg.main.state_file.as_str()), &self.state_text) {
+        state::render_into(&mut self.state_text, cfg, self.bridges.backend(), plan, view, &self.since, counters);
+        let path = Path::new(cfg.main.state_file.as_str());
+        if let Err(e) = crate::files::write_atomic_with(path, self.state_text.as_bytes(), &mut self.state_scratch) {
             if self.state_file.hit() {
                 warn!("state file {}: {e} (`apwatch status` cannot see this agent; logged once)", cfg.main.state_file);
             }

@@ -21,6 +21,13 @@ pub struct Dnsmasq {
     child: Option<Child>,
     /// Files changed again while it ran: restart once more when it ends.
     again: bool,
+    /// Kept buffers (a reconcile that changes nothing allocates nothing): the rendered
+    /// drop-in, its path, the file read back.
+    text: String,
+    path: PathBuf,
+    scratch: Vec<u8>,
+    /// Drop-ins of rules no longer configured were looked for (at start and after a reload).
+    stale_checked: bool,
 }
 
 /// The drop-in path of a rule (for the start-up clean-up of temp files).
@@ -32,7 +39,20 @@ pub fn path(dir: &Path, rule: &str) -> PathBuf {
 
 impl Dnsmasq {
     pub fn new() -> Self {
-        Dnsmasq { no_address: Once::default(), child: None, again: false }
+        Dnsmasq {
+            no_address: Once::default(),
+            child: None,
+            again: false,
+            text: String::new(),
+            path: PathBuf::new(),
+            scratch: Vec::new(),
+            stale_checked: false,
+        }
+    }
+
+    /// The configuration changed: look for drop-ins of rules it no longer has at the next sync.
+    pub fn config_changed(&mut self) {
+        self.stale_checked = false;
     }
 
     /// Brings the drop-ins in line with the plan's DHCP files; returns whether any file changed.
@@ -41,12 +61,15 @@ impl Dnsmasq {
         let mut changed = false;
         for d in &plan.dhcp {
             let Some(rule) = cfg.rules.get(d.rule) else { continue };
-            let p = dir.join(d.file.as_str());
+            self.path.clear();
+            self.path.push(dir);
+            self.path.push(d.file.as_str());
+            let p = self.path.as_path();
             let wanted = match &d.serve {
                 Some(iface) => {
-                    let mut text = String::new();
-                    match dnsmasq::render(rule, iface, view.addr_of(iface), &mut text) {
-                        Ok(_) => Some((iface, text)),
+                    self.text.clear();
+                    match dnsmasq::render(rule, iface, view.addr_of(iface), &mut self.text) {
+                        Ok(_) => Some(iface),
                         Err(RenderError::NoBridgeAddress) => {
                             if self.no_address.hit() {
                                 warn!("rule {}: {iface} has no IPv4 address yet; DHCP waits for one", rule.name);
@@ -62,24 +85,27 @@ impl Dnsmasq {
                 None => None,
             };
             match wanted {
-                Some((iface, text)) => {
+                Some(iface) => {
                     if !dir.exists() {
                         std::fs::create_dir_all(dir)?;
                     }
-                    if files::write_atomic(&p, text.as_bytes())? {
+                    if files::write_atomic_with(p, self.text.as_bytes(), &mut self.scratch)? {
                         info!("rule {}: DHCP on {iface} ({})", rule.name, p.display());
                         changed = true;
                     }
                 }
                 None => {
-                    if files::remove(&p)? {
+                    if files::remove(p)? {
                         info!("rule {}: no AP up, DHCP drop-in removed", rule.name);
                         changed = true;
                     }
                 }
             }
         }
-        changed |= self.remove_stale(dir, cfg)?;
+        if !self.stale_checked {
+            changed |= self.remove_stale(dir, cfg)?;
+            self.stale_checked = true;
+        }
         Ok(changed)
     }
 

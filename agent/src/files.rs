@@ -8,7 +8,19 @@ use std::path::Path;
 /// Writes `data` to `path` atomically. Returns false when the file already held exactly `data`
 /// (nothing written: idempotent).
 pub fn write_atomic(path: &Path, data: &[u8]) -> io::Result<bool> {
-    if fs::read(path).is_ok_and(|old| old == data) {
+    write_atomic_with(path, data, &mut Vec::new())
+}
+
+/// [`write_atomic`], reading the file back into `scratch` (kept by the caller: a write that
+/// changes nothing allocates nothing once `scratch` has grown to the file's size).
+pub fn write_atomic_with(path: &Path, data: &[u8], scratch: &mut Vec<u8>) -> io::Result<bool> {
+    scratch.clear();
+    let same = File::open(path).and_then(|mut f| {
+        use std::io::Read;
+        // one byte more than `data`: a longer file is not the same
+        Read::by_ref(&mut f).take(data.len() as u64 + 1).read_to_end(scratch)
+    });
+    if same.is_ok() && scratch.as_slice() == data {
         return Ok(false);
     }
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));

@@ -87,18 +87,18 @@ pub enum Got {
 
 /// A STATUS reply, owned; [`StatusReply::view`] reads it.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct StatusReply(Vec<u8>);
+pub struct StatusReply<'c>(&'c [u8]);
 
-impl StatusReply {
+impl StatusReply<'_> {
     /// The checked view; an error when hostapd answered `FAIL` or something else.
     pub fn view(&self) -> Result<Status<'_>, apwatch_core::Error> {
-        Status::new_checked(&self.0)
+        Status::new_checked(self.0)
     }
 
     /// The bytes as received.
     #[cfg(test)]
     pub fn as_bytes(&self) -> &[u8] {
-        &self.0
+        self.0
     }
 }
 
@@ -114,6 +114,8 @@ pub struct Client {
     /// The receive buffer, kept: the loop reads every socket each round, and a round with
     /// nothing to read must allocate nothing.
     rx: Vec<u8>,
+    /// The length of the reply last received into `rx`.
+    rx_len: usize,
 }
 
 impl Client {
@@ -147,6 +149,7 @@ impl Client {
             lost: false,
             gone: false,
             rx: vec![0u8; RECV_MAX],
+            rx_len: 0,
         };
         match client.sock.connect(&ctrl) {
             Ok(()) => {}
@@ -156,8 +159,8 @@ impl Client {
         }
         client.sock.set_nonblocking(true)?;
         Ok(match client.request(Request::Attach, timeout)? {
-            Outcome::Ok(r) if Reply::parse(&r) == Reply::Ok => Open::Attached(client),
-            Outcome::Ok(r) => Open::Refused(r),
+            Outcome::Ok(()) if Reply::parse(client.reply()) == Reply::Ok => Open::Attached(client),
+            Outcome::Ok(()) => Open::Refused(client.reply().to_vec()),
             Outcome::Gone => Open::Stale,
             Outcome::Timeout => Open::Refused(Vec::new()),
         })
@@ -175,9 +178,9 @@ impl Client {
     }
 
     /// Asks STATUS; events that arrive meanwhile are queued for [`Client::recv_event`].
-    pub fn status(&mut self, timeout: Duration) -> io::Result<Outcome<StatusReply>> {
+    pub fn status(&mut self, timeout: Duration) -> io::Result<Outcome<StatusReply<'_>>> {
         Ok(match self.request(Request::Status, timeout)? {
-            Outcome::Ok(r) => Outcome::Ok(StatusReply(r)),
+            Outcome::Ok(()) => Outcome::Ok(StatusReply(self.reply())),
             Outcome::Gone => Outcome::Gone,
             Outcome::Timeout => Outcome::Timeout,
         })
@@ -187,7 +190,7 @@ impl Client {
     #[cfg(test)]
     pub fn ping(&mut self, timeout: Duration) -> io::Result<Outcome<()>> {
         Ok(match self.request(Request::Ping, timeout)? {
-            Outcome::Ok(r) if Reply::parse(&r) == Reply::Pong => Outcome::Ok(()),
+            Outcome::Ok(()) if Reply::parse(self.reply()) == Reply::Pong => Outcome::Ok(()),
             Outcome::Ok(_) | Outcome::Timeout => Outcome::Timeout,
             Outcome::Gone => Outcome::Gone,
         })
@@ -208,9 +211,14 @@ impl Client {
                 Received::Gone => return Ok(Got::Gone),
                 Received::Event(e) => return Ok(Got::Event(e)),
                 // a reply nobody waits for any more (a request that timed out)
-                Received::Reply(_) => continue,
+                Received::Reply => continue,
             }
         }
+    }
+
+    /// The reply last received.
+    fn reply(&self) -> &[u8] {
+        self.rx.get(..self.rx_len).unwrap_or_default()
     }
 
     /// Whether events were dropped because the queue was full (cleared by reading it).
@@ -221,7 +229,7 @@ impl Client {
     /// Sends `req` and waits for its reply, queueing events. hostapd answers requests in order
     /// on this socket, and a reply of an earlier request that timed out is drained first, so
     /// the reply read is this request's.
-    fn request(&mut self, req: Request, timeout: Duration) -> io::Result<Outcome<Vec<u8>>> {
+    fn request(&mut self, req: Request, timeout: Duration) -> io::Result<Outcome<()>> {
         if self.gone {
             return Ok(Outcome::Gone);
         }
@@ -230,7 +238,7 @@ impl Client {
                 Received::Nothing => break,
                 Received::Gone => return Ok(Outcome::Gone),
                 Received::Event(e) => self.enqueue(e),
-                Received::Reply(_) => {}
+                Received::Reply => {}
             }
         }
         match self.sock.send(req.as_bytes()) {
@@ -246,7 +254,7 @@ impl Client {
         let deadline = Instant::now() + timeout;
         loop {
             match self.recv_one()? {
-                Received::Reply(r) => return Ok(Outcome::Ok(r)),
+                Received::Reply => return Ok(Outcome::Ok(())),
                 Received::Event(e) => self.enqueue(e),
                 Received::Gone => return Ok(Outcome::Gone),
                 Received::Nothing => {
@@ -292,17 +300,22 @@ impl Client {
         };
         if n >= RECV_MAX {
             // not hostapd's (its replies fit REPLY_MAX): a cut STATUS must not be read as whole
-            return Ok(Received::Reply(Vec::new()));
+            self.rx_len = 0;
+            return Ok(Received::Reply);
         }
-        let buf = self.rx.get(..n).unwrap_or_default().to_vec();
-        Ok(match Message::parse(&buf) {
+        let buf = self.rx.get(..n).unwrap_or_default();
+        Ok(match Message::parse(buf) {
             Message::Event(e) => {
                 if e.kind() == hostapd::EventKind::Terminating {
                     self.gone = true;
                 }
-                Received::Event(buf)
+                Received::Event(buf.to_vec())
             }
-            Message::Reply(_) => Received::Reply(buf),
+            // left in the kept buffer: reading a STATUS allocates nothing
+            Message::Reply(_) => {
+                self.rx_len = n;
+                Received::Reply
+            }
         })
     }
 }
@@ -328,7 +341,8 @@ enum Received {
     Nothing,
     Gone,
     Event(Vec<u8>),
-    Reply(Vec<u8>),
+    /// In the receive buffer: [`Client::reply`].
+    Reply,
 }
 
 /// The errnos of a peer that is no more: its socket closed (ECONNREFUSED), its file removed

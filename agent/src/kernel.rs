@@ -434,6 +434,19 @@ impl Kernel {
         }
     }
 
+    /// [`Kernel::get_link`] into a record the caller keeps (its buffers reused: a re-query of a
+    /// known link allocates nothing). False when the link is gone (the record is untouched).
+    pub fn refresh_link(&mut self, ifindex: u32, into: &mut LinkInfo) -> Result<bool> {
+        let seq = self.next_seq();
+        let len = rtnl::get_link(&mut self.req, ORDER, seq, ifindex)?;
+        let mut found = false;
+        match self.transact(Protocol::Route, len, &mut |m| found |= into.refresh_from(m)) {
+            Ok(()) => Ok(found),
+            Err(Error::Kernel(libc::ENODEV)) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Every IPv4 address: (ifindex, address, prefix length).
     pub fn dump_addrs(&mut self) -> Result<Vec<(u32, Ipv4Addr, u8)>> {
         let mut out = Vec::new();

@@ -32,6 +32,13 @@ pub fn requery(kernel: &mut Kernel, view: &mut View, ids: &[u32]) -> kernel::Res
 
 /// Asks the kernel for link `id` and puts its answer (or its absence) into the view.
 pub fn refresh_link(kernel: &mut Kernel, view: &mut View, id: u32) -> kernel::Result<()> {
+    if let Some(known) = view.links.get_mut(&id) {
+        // in place: the link is known, its record's buffers are reused
+        if !kernel.refresh_link(id, known)? {
+            view.links.remove(&id);
+        }
+        return Ok(());
+    }
     match kernel.get_link(id)? {
         Some(l) => view.links.insert(id, l),
         None => view.links.remove(&id),

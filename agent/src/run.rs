@@ -54,6 +54,8 @@ pub struct Agent {
     too_many: Once,
     /// The plan each reconcile refills (12 KB: kept, not built and copied per decision).
     plan: Option<Box<policy::Plan>>,
+    /// The interfaces each decision reads (kept for the same reason).
+    ifaces: Vec<policy::Iface>,
 }
 
 pub fn run(cfg_path: &str) -> Exit {
@@ -119,6 +121,7 @@ impl Agent {
             ),
             too_many: Once::default(),
             plan: None,
+            ifaces: Vec::new(),
         };
         let mut agent = agent;
         agent.netifd_changed();
@@ -287,6 +290,7 @@ impl Agent {
                     self.effects.bridges = bridges;
                 }
                 self.cfg = cfg;
+                self.effects.dnsmasq.config_changed();
                 info!("configuration reloaded: {} rule(s)", self.cfg.rules.len());
                 self.netifd_changed();
             }
@@ -346,8 +350,13 @@ impl Agent {
         if refreshed.is_ok() {
             // hostapd's word on the SSID is part of every re-query of an AP netdev
             self.witness.sync(&self.view);
-            let ids = if resync { self.witness.attached(&self.view) } else { self.dirty.ids().to_vec() };
-            self.witness.correct(&mut self.view, &ids);
+            if resync {
+                let ids = self.witness.attached(&self.view);
+                self.witness.correct(&mut self.view, &ids);
+            } else {
+                let ids: heapless::Vec<u32, { policy::MAX_IFACES }> = self.dirty.ids().iter().copied().collect();
+                self.witness.correct(&mut self.view, &ids);
+            }
         }
         self.dirty.clear();
         if let Err(e) = refreshed {
@@ -382,10 +391,12 @@ impl Agent {
         }
         let networks = self.effects.bridges.netifd().map(|n| n.networks.clone()).unwrap_or_default();
         let rules = &self.cfg.rules;
-        let decide = |plan: &mut policy::Plan, view: &View| {
+        let mut ifaces = std::mem::take(&mut self.ifaces);
+        let mut decide = |plan: &mut policy::Plan, view: &View| {
             let (filtering, vlan_devices) = view.vlan_facts();
             let lan = policy::Lan { networks: &networks, filtering: &filtering, vlan_devices: &vlan_devices };
-            policy::reconcile_into(plan, &view.ifaces(), rules, backend, &lan)
+            view.ifaces_into(&mut ifaces);
+            policy::reconcile_into(plan, &ifaces, rules, backend, &lan)
         };
         let vlans = self.cfg.rules.iter().any(|r| r.vlan.is_some());
         let mut plan = self.plan.take().unwrap_or_default();
@@ -424,6 +435,7 @@ impl Agent {
         }
         let done = self.effects.finish(&self.cfg, &plan, &self.view, self.events.counters.values(), ok);
         self.plan = Some(plan);
+        self.ifaces = ifaces;
         done
     }
 }

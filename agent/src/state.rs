@@ -27,16 +27,16 @@ impl Since {
     /// Keeps start times of APs still up with the same SSID; forgets the rest.
     pub fn update(&mut self, plan: &Plan, view: &View) {
         let now = now_secs();
-        let mut next = IdMap::default();
+        let ssid_of = |i: u32| view.wifi.get(&i).and_then(|w| w.ssid.as_ref());
+        // in place: an unchanged set of APs allocates nothing
+        self.started.retain(|i| plan.active.iter().any(|a| a.ifindex == *i) && ssid_of(*i).is_some());
         for a in &plan.active {
-            let Some(ssid) = view.wifi.get(&a.ifindex).and_then(|w| w.ssid.clone()) else { continue };
-            let t = match self.started.get(&a.ifindex) {
-                Some((old, t)) if *old == ssid => *t,
-                _ => now,
-            };
-            next.insert(a.ifindex, (ssid, t));
+            let Some(ssid) = ssid_of(a.ifindex) else { continue };
+            match self.started.get(&a.ifindex) {
+                Some((old, _)) if old == ssid => {}
+                _ => self.started.insert(a.ifindex, (ssid.clone(), now)),
+            }
         }
-        self.started = next;
     }
 
     pub fn get(&self, ifindex: u32) -> Option<u64> {
@@ -78,41 +78,73 @@ fn unfield(s: &str) -> String {
 /// The state file: a version line, then one tab-separated line per active AP. Every field is
 /// a kernel name (no whitespace), a validated config name, a number, or hex (the SSID).
 pub fn render(cfg: &Config, backend: Backend, plan: &Plan, view: &View, since: &Since, counters: [u64; 3]) -> String {
+    let mut out = String::new();
+    render_into(&mut out, cfg, backend, plan, view, since, counters);
+    out
+}
+
+/// [`render`] into `out` (emptied first; a caller that keeps it allocates nothing once it has
+/// grown).
+pub fn render_into(
+    out: &mut String,
+    cfg: &Config,
+    backend: Backend,
+    plan: &Plan,
+    view: &View,
+    since: &Since,
+    counters: [u64; 3],
+) {
+    use std::fmt::Write;
     let [malformed, spoofed, enobufs] = counters;
-    let mut out = format!(
+    out.clear();
+    let _ = write!(
+        out,
         "apwatch-state 1\npid {}\nbackend {}\ncounters {malformed} {spoofed} {enobufs}\n",
         std::process::id(),
         backend.name()
     );
     for a in &plan.active {
         let Some(w) = view.wifi.get(&a.ifindex) else { continue };
-        let rule = a.rule.and_then(|i| cfg.rules.get(i));
+        let rule = a.rule.and_then(|i| cfg.rules.get(i)).map_or("", |r| r.name.as_str());
         let master = view.links.get(&a.ifindex).and_then(|l| l.master).and_then(|m| view.link_name(m));
-        let e = Entry {
-            phy: w.wiphy.map(|p| format!("phy{p}")).unwrap_or_default(),
-            ifname: w.ifname.to_string(),
-            ifindex: a.ifindex,
-            ssid: w.ssid.as_ref().map(|s| s.as_bytes().to_vec()).unwrap_or_default(),
-            rule: rule.map(|r| r.name.to_string()).unwrap_or_default(),
-            bridge: a.target.as_ref().map(|t| t.bridge.to_string()).unwrap_or_default(),
-            master: master.map(|m| String::from_utf8_lossy(m).into_owned()).unwrap_or_default(),
-            since: since.get(a.ifindex).unwrap_or(0),
-            vlan: a.target.as_ref().and_then(|t| t.vlan),
-        };
-        out += &format!(
-            "ap\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n",
-            field(&e.phy),
-            field(&e.ifname),
-            e.ifindex,
-            Hex(&e.ssid),
-            field(&e.rule),
-            field(&e.bridge),
-            field(&e.master),
-            e.since,
-            e.vlan.map_or("-".to_owned(), |v| v.to_string())
+        let bridge = a.target.as_ref().map_or("", |t| t.bridge.as_str());
+        let _ = write!(out, "ap\t");
+        match w.wiphy {
+            Some(p) => {
+                let _ = write!(out, "phy{p}");
+            }
+            None => out.push('-'),
+        }
+        let ssid = w.ssid.as_ref().map(|s| s.as_bytes()).unwrap_or_default();
+        let _ = write!(
+            out,
+            "\t{}\t{}\t{}\t{}\t{}\t",
+            field(w.ifname.as_str()),
+            a.ifindex,
+            Hex(ssid),
+            field(rule),
+            field(bridge)
         );
+        // a kernel name: no whitespace, but bytes; written as the lossy text `status` shows
+        match master {
+            Some(m) if !m.is_empty() => {
+                for chunk in m.utf8_chunks() {
+                    out.push_str(chunk.valid());
+                    if !chunk.invalid().is_empty() {
+                        out.push(char::REPLACEMENT_CHARACTER);
+                    }
+                }
+            }
+            _ => out.push('-'),
+        }
+        let _ = write!(out, "\t{}\t", since.get(a.ifindex).unwrap_or(0));
+        match a.target.as_ref().and_then(|t| t.vlan) {
+            Some(v) => {
+                let _ = writeln!(out, "{v}");
+            }
+            None => out.push_str("-\n"),
+        }
     }
-    out
 }
 
 /// Reads a state file back.

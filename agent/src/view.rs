@@ -113,19 +113,24 @@ impl View {
 
     /// The policy's input: wireless netdevs with their current name and master from rtnetlink.
     pub fn ifaces(&self) -> Vec<Iface> {
-        self.wifi
-            .values()
-            .filter_map(|w| {
-                let link = self.links.get(&w.ifindex);
-                let name = match link {
-                    Some(l) => ifname(&l.name)?,
-                    None => w.ifname.clone(),
-                };
-                let master = link.and_then(|l| l.master).and_then(|m| self.link_name(m)).and_then(ifname);
-                let port_vlan = self.port_vlans.get(&w.ifindex).and_then(|v| sole_vlan(v));
-                Some(Iface { ifname: name, master, port_vlan, ..w.clone() })
-            })
-            .collect()
+        let mut out = Vec::new();
+        self.ifaces_into(&mut out);
+        out
+    }
+
+    /// [`View::ifaces`] into a vector the caller keeps (emptied first).
+    pub fn ifaces_into(&self, out: &mut Vec<Iface>) {
+        out.clear();
+        out.extend(self.wifi.values().filter_map(|w| {
+            let link = self.links.get(&w.ifindex);
+            let name = match link {
+                Some(l) => ifname(&l.name)?,
+                None => w.ifname.clone(),
+            };
+            let master = link.and_then(|l| l.master).and_then(|m| self.link_name(m)).and_then(ifname);
+            let port_vlan = self.port_vlans.get(&w.ifindex).and_then(|v| sole_vlan(v));
+            Some(Iface { ifname: name, master, port_vlan, ..w.clone() })
+        }));
     }
 }
 

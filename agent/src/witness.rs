@@ -27,6 +27,10 @@ pub const POLL: Duration = Duration::from_secs(1);
 /// How long a STATUS may take before this round gives up on it (hostapd busy).
 const TIMEOUT: Duration = hostapd::DEFAULT_TIMEOUT;
 
+/// What hostapd said per AP netdev, on the stack (the policy manages MAX_IFACES netdevs; one
+/// beyond is not corrected).
+type Said = heapless::Vec<(u32, Option<Ssid>), { apwatch_core::policy::MAX_IFACES }>;
+
 struct Attached {
     ifindex: u32,
     client: Client,
@@ -43,6 +47,8 @@ pub struct Witness {
     next_poll: Instant,
     /// hostapd's ucode object on ubus (OpenWrt).
     bus: HostapdObject,
+    /// A kept path buffer: looking for a socket that is not there allocates nothing.
+    probe: PathBuf,
 }
 
 impl Witness {
@@ -62,6 +68,7 @@ impl Witness {
             said: IdMap::default(),
             next_poll: Instant::now() + POLL,
             bus: HostapdObject::new(ubus_socket),
+            probe: PathBuf::new(),
         }
     }
 
@@ -91,14 +98,27 @@ impl Witness {
     pub fn sync(&mut self, view: &View) {
         let is_ap = |i: u32| view.wifi.get(&i).is_some_and(|w| matches!(w.iftype, Some(IfType::Ap | IfType::P2pGo)));
         self.clients.retain(|a| is_ap(a.ifindex));
-        let ids: Vec<u32> = view.wifi.values().map(|w| w.ifindex).filter(|i| is_ap(*i)).collect();
+        let ids: heapless::Vec<u32, { apwatch_core::policy::MAX_IFACES }> = view
+            .wifi
+            .values()
+            .map(|w| w.ifindex)
+            .filter(|i| is_ap(*i))
+            .take(apwatch_core::policy::MAX_IFACES)
+            .collect();
         self.absent.retain(|i| ids.contains(i));
         for ifindex in ids {
             if self.clients.iter().any(|a| a.ifindex == ifindex) {
                 continue;
             }
             let Some(name) = view.link_name(ifindex).and_then(|n| std::str::from_utf8(n).ok()) else { continue };
-            let found = match Client::open(&self.dirs, name, TIMEOUT) {
+            self.probe.clear();
+            self.probe.push(&self.dirs.ctrl);
+            self.probe.push(name);
+            let open = match self.probe.exists() {
+                true => Client::open(&self.dirs, name, TIMEOUT),
+                false => Ok(Open::NotThere),
+            };
+            let found = match open {
                 Ok(Open::Attached(client)) => {
                     info!("{name}: hostapd control socket {}: attached", self.dirs.ctrl.join(name).display());
                     self.absent.remove(&ifindex);
@@ -198,9 +218,9 @@ impl Witness {
     /// What hostapd says each of `ids` beacons: its own socket's STATUS, or (a `bss=` section
     /// without its own `ctrl_interface`) the STATUS of another BSS's socket on the same radio,
     /// which lists every BSS of the radio; else, with `bus`, `bss_info` of hostapd's object.
-    fn said_by_hostapd(&mut self, view: &View, ids: &[u32], bus: bool) -> Vec<(u32, Option<Ssid>)> {
+    fn said_by_hostapd(&mut self, view: &View, ids: &[u32], bus: bool) -> Said {
         let wiphy = |i: u32| view.wifi.get(&i).and_then(|w| w.wiphy);
-        let mut out = Vec::new();
+        let mut out = Said::new();
         for a in &mut self.clients {
             let Some(reply) = status(&mut a.client) else { continue };
             let Ok(st) = reply.view() else { continue };
@@ -212,7 +232,7 @@ impl Witness {
                 }
                 let Some(name) = view.link_name(id) else { continue };
                 if let Ok(Some(ap)) = st.ap(name) {
-                    out.push((id, on.then_some(ap.ssid)));
+                    let _ = out.push((id, on.then_some(ap.ssid)));
                 }
             }
         }
@@ -223,7 +243,7 @@ impl Witness {
                 }
                 let Some(name) = view.link_name(id) else { continue };
                 if let Some(ssid) = self.bus.ssid(name) {
-                    out.push((id, Some(ssid)));
+                    let _ = out.push((id, Some(ssid)));
                 }
             }
         }
@@ -277,7 +297,7 @@ impl Witness {
 
 /// STATUS of one socket; `None` when hostapd did not answer (busy, gone): the kernel's word
 /// stands then.
-fn status(c: &mut Client) -> Option<crate::hostapd::StatusReply> {
+fn status(c: &mut Client) -> Option<crate::hostapd::StatusReply<'_>> {
     match c.status(TIMEOUT) {
         Ok(Outcome::Ok(r)) => Some(r),
         Ok(Outcome::Timeout | Outcome::Gone) | Err(_) => None,

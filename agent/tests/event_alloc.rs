@@ -1,6 +1,7 @@
 //! The event path allocates nothing per event: recorded nl80211 and rtnetlink events (tests/data)
 //! go through `Events::handle`, the code `Events::read` runs on each datagram, while a counting
-//! global allocator watches, after one warm-up round has sized the view's maps.
+//! global allocator watches, after one warm-up round has sized the view's maps; and what a
+//! reconcile that changes nothing does after its decision (announcements, drop-ins, state file).
 
 #![cfg(target_endian = "little")] // the frames were recorded on x86
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -208,4 +209,79 @@ fn a_netdev_that_comes_and_goes_allocates_only_its_link_record() {
     assert!(!a.view.links.contains_key(&6), "wlan0-1 is gone after its RTM_DELLINK");
     // wlan0-1's first RTM_NEWLINK makes its record: the name's bytes, once per round
     assert_eq!(n, rounds, "{n} allocations in {rounds} rounds");
+}
+
+/// What a reconcile does after the decision when nothing changed (an AP link event's usual
+/// end): the announcements, the DHCP drop-ins, the state file, the LED.
+#[test]
+fn a_reconcile_that_changes_nothing_allocates_nothing() {
+    use apwatch::apply::Effects;
+    use apwatch::bridge::Bridges;
+    use apwatch::kernel::LinkInfo;
+    use apwatch::status_led::StatusLed;
+    use apwatch_core::config::BackendOption;
+    use apwatch_core::nl80211::IfType;
+    use apwatch_core::policy::{self, Iface};
+    use apwatch_core::Ssid;
+
+    let dir = std::env::temp_dir().join(format!("apwatch-alloc-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let d = dir.display();
+    let text = format!(
+        "config apwatch 'main'\n\toption backend 'rtnl'\n\toption dnsmasq_dir '{d}/dnsmasq.d'\n\
+         \toption state_file '{d}/apwatch.state'\n\tlist dnsmasq_restart '/bin/true'\n\
+         config rule 'foo'\n\toption ssid 'foo'\n\toption bridge 'br-foo'\n\toption dhcp_start '100'\n\
+         \toption dhcp_limit '50'\n"
+    );
+    let cfg = apwatch_core::config::parse(text.as_bytes()).unwrap();
+    let mut view = View::default();
+    let link = |ifindex, name: &[u8], master| LinkInfo {
+        ifindex,
+        name: name.to_vec(),
+        master,
+        kind: None,
+        up: true,
+        carrier: true,
+        vlan_filtering: false,
+        vlan_upper: None,
+    };
+    view.links.insert(2, link(2, b"wlan0", Some(7)));
+    view.links.insert(7, link(7, b"br-foo", None));
+    view.addrs.push((7, std::net::Ipv4Addr::new(192, 0, 2, 1), 24));
+    view.wifi.insert(
+        2,
+        Iface {
+            ifindex: 2,
+            ifname: apwatch::view::ifname(b"wlan0").unwrap(),
+            wiphy: Some(0),
+            wdev: Some(1),
+            iftype: Some(IfType::Ap),
+            ssid: Some(Ssid::new(b"foo").unwrap()),
+            master: None,
+            port_vlan: None,
+        },
+    );
+    let plan = policy::reconcile_with(&view.ifaces(), &cfg.rules, policy::Backend::Rtnl, &policy::Lan::default());
+    assert!(plan.actions.is_empty(), "wlan0 is in br-foo already: {:?}", plan.actions);
+    assert!(plan.rule_active(0));
+    let mut effects = Effects::new(Bridges::new(BackendOption::Rtnl), StatusLed::open(&cfg));
+    let round = |effects: &mut Effects| {
+        effects.announce(&plan, &view, &cfg);
+        assert!(effects.finish(&cfg, &plan, &view, [0; 3], true));
+    };
+    // the first round writes the drop-in and the state file; the second sizes the buffers
+    round(&mut effects);
+    round(&mut effects);
+    let dropin = std::fs::read_to_string(dir.join("dnsmasq.d/apwatch-foo.conf")).unwrap();
+    assert!(dropin.contains("interface=br-foo"), "{dropin}");
+    let n = allocations(|| {
+        for _ in 0..10 {
+            round(&mut effects);
+        }
+    });
+    let state = std::fs::read_to_string(dir.join("apwatch.state")).unwrap();
+    assert!(state.contains("\twlan0\t2\t666f6f\tfoo\tbr-foo\tbr-foo\t"), "{state}");
+    assert_eq!(n, 0, "{n} allocations in 10 reconciles that changed nothing");
+    let _ = std::fs::remove_dir_all(&dir);
 }

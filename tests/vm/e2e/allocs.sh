@@ -33,8 +33,8 @@ for kind in ${ALLOC_KINDS:-idle ap other}; do
   ip link set wlan0 nomaster 2>/dev/null
   rm -f "$DROPINS"/* "$T/apwatch.state"
 done
-echo "kernel $(uname -r); apwatch run under valgrind, heap allocations in all: idle ${total[idle]}, +$N AP link events ${total[ap]}, +$N other-link events ${total[other]}"
-awk -v i="${total[idle]}" -v a="${total[ap]}" -v o="${total[other]}" -v n="$N" 'BEGIN {
+echo "kernel $(uname -r); apwatch run under valgrind, heap allocations in all: idle ${total[idle]:-?}, +$N AP link events ${total[ap]:-?}, +$N other-link events ${total[other]:-?}"
+awk -v i="${total[idle]:-?}" -v a="${total[ap]:-?}" -v o="${total[other]:-?}" -v n="$N" 'BEGIN {
   printf "per AP link event (hint, re-query, reconcile that changes nothing): %.1f allocations\n", (a - i) / n
   printf "per event of a link that is not wireless: %.1f allocations\n", (o - i) / n }'
 cp -f "$T"/xt-*.kcg "$T"/agent-*.log "$OUT"/ 2>/dev/null
