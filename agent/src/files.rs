@@ -75,6 +75,12 @@ mod tests {
         assert!(!write_atomic(&p, b"one\n").unwrap());
         assert!(write_atomic(&p, b"two\n").unwrap());
         assert_eq!(fs::read(&p).unwrap(), b"two\n");
+        // through a kept buffer: a file that only starts with the data is not the same
+        let mut scratch = Vec::new();
+        assert!(write_atomic_with(&p, b"two\nthree\n", &mut scratch).unwrap());
+        assert!(!write_atomic_with(&p, b"two\nthree\n", &mut scratch).unwrap());
+        assert!(write_atomic_with(&p, b"two\n", &mut scratch).unwrap());
+        assert_eq!(fs::read(&p).unwrap(), b"two\n");
         assert_eq!(fs::read_dir(&dir).unwrap().count(), 1, "no temp file left behind");
         assert!(remove(&p).unwrap());
         assert!(!remove(&p).unwrap());

@@ -1,7 +1,6 @@
 //! The state file `status` reads: the active APs, their rules and bridges and since when,
 //! written atomically by `run` whenever it changes.
 
-use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use apwatch_core::config::Config;
@@ -9,7 +8,6 @@ use apwatch_core::escape::{Hex, IwEscaped};
 use apwatch_core::policy::{Backend, Plan};
 use apwatch_core::Ssid;
 
-use crate::files;
 use crate::json::Object;
 use crate::view::{IdMap, View};
 
@@ -222,11 +220,6 @@ pub fn json(pid: u32, running: bool, counters: [u64; 3], aps: &[Entry], radios: 
         .array("aps", items)
         .field("counters", c.into())
         .array("radios", radios)
-}
-
-/// Writes the state file when its content changed.
-pub fn write(path: &Path, text: &str) -> std::io::Result<bool> {
-    files::write_atomic(path, text.as_bytes())
 }
 
 #[cfg(test)]
