@@ -116,7 +116,7 @@ impl Nl80211 {
 }
 
 /// A link, as RTM_NEWLINK reports it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct LinkInfo {
     pub ifindex: u32,
     pub name: Vec<u8>,
@@ -134,16 +134,7 @@ impl LinkInfo {
     /// The record of an AF_UNSPEC RTM_NEWLINK; `None` for other families or what does not
     /// decode.
     pub fn from_message(m: &Message<'_>) -> Option<LinkInfo> {
-        let mut info = LinkInfo {
-            ifindex: 0,
-            name: Vec::new(),
-            master: None,
-            kind: None,
-            up: false,
-            carrier: false,
-            vlan_filtering: false,
-            vlan_upper: None,
-        };
+        let mut info = LinkInfo::default();
         info.refresh_from(m).then_some(info)
     }
 
@@ -422,20 +413,8 @@ impl Kernel {
         Ok(out)
     }
 
-    /// One link; `None` when it is gone.
-    pub fn get_link(&mut self, ifindex: u32) -> Result<Option<LinkInfo>> {
-        let seq = self.next_seq();
-        let len = rtnl::get_link(&mut self.req, ORDER, seq, ifindex)?;
-        let mut out = None;
-        match self.transact(Protocol::Route, len, &mut |m| out = LinkInfo::from_message(m)) {
-            Ok(()) => Ok(out),
-            Err(Error::Kernel(libc::ENODEV)) => Ok(None),
-            Err(e) => Err(e),
-        }
-    }
-
-    /// [`Kernel::get_link`] into a record the caller keeps (its buffers reused: a re-query of a
-    /// known link allocates nothing). False when the link is gone (the record is untouched).
+    /// One link, into a record the caller keeps (its buffers reused: a re-query of a known link
+    /// allocates nothing). False when the link is gone (the record is untouched).
     pub fn refresh_link(&mut self, ifindex: u32, into: &mut LinkInfo) -> Result<bool> {
         let seq = self.next_seq();
         let len = rtnl::get_link(&mut self.req, ORDER, seq, ifindex)?;

@@ -1,7 +1,7 @@
 //! Re-querying the kernel: the full dump (start, ENOBUFS, retries) and the per-netdev re-query
 //! after a burst of hints. The view holds what the kernel answered, never what an event said.
 
-use crate::kernel::{self, Kernel};
+use crate::kernel::{self, Kernel, LinkInfo};
 use crate::view::View;
 
 /// Links and wireless interfaces, all of them.
@@ -32,16 +32,20 @@ pub fn requery(kernel: &mut Kernel, view: &mut View, ids: &[u32]) -> kernel::Res
 
 /// Asks the kernel for link `id` and puts its answer (or its absence) into the view.
 pub fn refresh_link(kernel: &mut Kernel, view: &mut View, id: u32) -> kernel::Result<()> {
-    if let Some(known) = view.links.get_mut(&id) {
-        // in place: the link is known, its record's buffers are reused
-        if !kernel.refresh_link(id, known)? {
-            view.links.remove(&id);
+    // a known link's record is refreshed in place: its buffers are reused
+    let found = match view.links.get_mut(&id) {
+        Some(known) => kernel.refresh_link(id, known)?,
+        None => {
+            let mut new = LinkInfo::default();
+            let found = kernel.refresh_link(id, &mut new)?;
+            if found {
+                view.links.insert(id, new);
+            }
+            found
         }
-        return Ok(());
-    }
-    match kernel.get_link(id)? {
-        Some(l) => view.links.insert(id, l),
-        None => view.links.remove(&id),
+    };
+    if !found {
+        view.links.remove(&id);
     }
     Ok(())
 }

@@ -74,15 +74,8 @@ fn unfield(s: &str) -> String {
 }
 
 /// The state file: a version line, then one tab-separated line per active AP. Every field is
-/// a kernel name (no whitespace), a validated config name, a number, or hex (the SSID).
-pub fn render(cfg: &Config, backend: Backend, plan: &Plan, view: &View, since: &Since, counters: [u64; 3]) -> String {
-    let mut out = String::new();
-    render_into(&mut out, cfg, backend, plan, view, since, counters);
-    out
-}
-
-/// [`render`] into `out` (emptied first; a caller that keeps it allocates nothing once it has
-/// grown).
+/// a kernel name (no whitespace), a validated config name, a number, or hex (the SSID). Into
+/// `out` (emptied first; a caller that keeps it allocates nothing once it has grown).
 pub fn render_into(
     out: &mut String,
     cfg: &Config,
