@@ -7,6 +7,7 @@ use std::os::fd::BorrowedFd;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use apwatch_core::config::LogLevel;
 use apwatch_core::ubus::{BssInfo, BssNotice, Status, HOSTAPD_OBJECT};
 use apwatch_core::Ssid;
 
@@ -60,10 +61,11 @@ impl HostapdObject {
         self.subscribed.is_none().then_some(self.next_try)
     }
 
-    fn note(&mut self, state: &'static str) {
+    /// One line per change of state, at `level`.
+    fn note(&mut self, level: LogLevel, state: &'static str) {
         if self.logged != state {
             self.logged = state;
-            info!("hostapd on ubus ({}): {state}", self.client.socket().display());
+            log_at!(level, "hostapd on ubus ({}): {state}", self.client.socket().display());
         }
     }
 
@@ -76,31 +78,28 @@ impl HostapdObject {
         self.next_try = now + RETRY;
         if !self.client.socket().exists() {
             // not OpenWrt (or ubusd not started yet): a debug line, not news
-            if self.logged != "no socket" {
-                self.logged = "no socket";
-                debug!("hostapd on ubus: no socket at {}", self.client.socket().display());
-            }
+            self.note(LogLevel::Debug, "no socket");
             return false;
         }
         if let Err(e) = self.client.listen("ubus.object.add") {
             debug!("hostapd on ubus: {e}");
-            self.note("the bus cannot be used now; trying again");
+            self.note(LogLevel::Info, "the bus cannot be used now; trying again");
             return false;
         }
-        match self.client.subscribe(std::str::from_utf8(HOSTAPD_OBJECT).unwrap_or("hostapd")) {
+        match self.client.subscribe(HOSTAPD_OBJECT) {
             Ok(id) => {
                 self.subscribed = Some(id);
-                self.note("subscribed to the hostapd object's bss.add/reload/remove");
+                self.note(LogLevel::Info, "subscribed to the hostapd object's bss.add/reload/remove");
                 true
             }
             Err(ubus::Error::Status(Status::NotFound)) => {
                 // its ubus.object.add brings the next try
-                self.note("no hostapd object (yet): waiting for it");
+                self.note(LogLevel::Info, "no hostapd object (yet): waiting for it");
                 false
             }
             Err(e) => {
                 debug!("hostapd on ubus: subscribe: {e}");
-                self.note("subscribing to the hostapd object failed; trying again");
+                self.note(LogLevel::Info, "subscribing to the hostapd object failed; trying again");
                 false
             }
         }
@@ -125,10 +124,10 @@ impl HostapdObject {
                     Err(e) => debug!("hostapd on ubus: skipped a malformed {}: {e}", String::from_utf8_lossy(&n.name)),
                 },
                 Ok(Some(Incoming::Event(ev))) => {
-                    if let Some(o) = ev.object_change().filter(|o| o.path == HOSTAPD_OBJECT && o.added) {
+                    if let Some(o) = ev.object_change().filter(|o| o.path == HOSTAPD_OBJECT.as_bytes() && o.added) {
                         // a (new) hostapd: its id is new, subscribe at once
                         self.client.forget_id(o.id);
-                        self.client.forget(HOSTAPD_OBJECT);
+                        self.client.forget(HOSTAPD_OBJECT.as_bytes());
                         self.subscribed = None;
                         self.next_try = Instant::now();
                         heard.push(Heard::All);
@@ -136,14 +135,14 @@ impl HostapdObject {
                 }
                 Ok(Some(Incoming::Unsubscribed { target })) if Some(target) == self.subscribed => {
                     self.subscribed = None;
-                    self.client.forget(HOSTAPD_OBJECT);
-                    self.note("the hostapd object went away: waiting for it");
+                    self.client.forget(HOSTAPD_OBJECT.as_bytes());
+                    self.note(LogLevel::Info, "the hostapd object went away: waiting for it");
                     heard.push(Heard::All);
                 }
                 Ok(Some(Incoming::Disconnected)) => {
                     self.subscribed = None;
                     self.next_try = Instant::now();
-                    self.note("the bus connection was lost; connecting again");
+                    self.note(LogLevel::Info, "the bus connection was lost; connecting again");
                     heard.push(Heard::All);
                     break;
                 }
@@ -162,14 +161,14 @@ impl HostapdObject {
     /// says (`None`: no opinion: not subscribed, not hostapd's BSS, `ssid2=`, no answer).
     pub fn ssid(&mut self, ifname: &[u8]) -> Option<Ssid> {
         self.subscribed?;
-        let path = std::str::from_utf8(HOSTAPD_OBJECT).unwrap_or("hostapd");
-        let reply = match self.client.invoke(path, "bss_info", |w| apwatch_core::ubus::bss_info_args(w, ifname)) {
-            Ok(r) => r,
-            Err(e) => {
-                debug!("hostapd on ubus: bss_info {}: {e}", String::from_utf8_lossy(ifname));
-                return None;
-            }
-        };
+        let reply =
+            match self.client.invoke(HOSTAPD_OBJECT, "bss_info", |w| apwatch_core::ubus::bss_info_args(w, ifname)) {
+                Ok(r) => r,
+                Err(e) => {
+                    debug!("hostapd on ubus: bss_info {}: {e}", String::from_utf8_lossy(ifname));
+                    return None;
+                }
+            };
         if reply.status != Status::Ok {
             return None;
         }

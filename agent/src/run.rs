@@ -354,8 +354,7 @@ impl Agent {
                 let ids = self.witness.attached(&self.view);
                 self.witness.correct(&mut self.view, &ids);
             } else {
-                let ids: heapless::Vec<u32, { policy::MAX_IFACES }> = self.dirty.ids().iter().copied().collect();
-                self.witness.correct(&mut self.view, &ids);
+                self.witness.correct(&mut self.view, self.dirty.ids());
             }
         }
         self.dirty.clear();

@@ -11,7 +11,6 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use apwatch_core::hostapd::{Event, EventKind, State};
-use apwatch_core::nl80211::IfType;
 use apwatch_core::Ssid;
 
 use crate::hostapd::{self, Client, Dirs, Got, Open, Outcome};
@@ -89,14 +88,14 @@ impl Witness {
     }
 
     fn ap_ids(view: &View) -> Vec<u32> {
-        view.wifi.values().filter(|w| matches!(w.iftype, Some(IfType::Ap | IfType::P2pGo))).map(|w| w.ifindex).collect()
+        view.wifi.values().filter(|w| w.is_ap()).map(|w| w.ifindex).collect()
     }
 
     /// Attaches to the socket of every AP netdev that has one, drops clients of netdevs that
     /// are gone or no longer APs. hostapd restarting makes a new socket: a client whose
     /// hostapd went away is dropped and the next call attaches again.
     pub fn sync(&mut self, view: &View) {
-        let is_ap = |i: u32| view.wifi.get(&i).is_some_and(|w| matches!(w.iftype, Some(IfType::Ap | IfType::P2pGo)));
+        let is_ap = |i: u32| view.wifi.get(&i).is_some_and(|w| w.is_ap());
         self.clients.retain(|a| is_ap(a.ifindex));
         let ids: heapless::Vec<u32, { apwatch_core::policy::MAX_IFACES }> = view
             .wifi
@@ -162,8 +161,9 @@ impl Witness {
                 }
             }
         }
-        // hostapd's object (re)appeared: subscribe now, not at the next retry
-        if self.bus.next_try().is_some_and(|t| t <= Instant::now()) && self.bus.ensure(Instant::now()) {
+        // hostapd's object (re)appeared, or a retry is due: subscribe now (the loop reads events
+        // every round, so this is the one place the bus is tried)
+        if self.bus.ensure(Instant::now()) {
             hints.extend(Self::ap_ids(view));
         }
         self.clients.retain_mut(|a| loop {
@@ -194,25 +194,19 @@ impl Witness {
 
     /// The slow round: STATUS of every attached socket; returns the AP netdevs whose SSID on
     /// hostapd's side changed since it was last read.
-    /// Also tries the bus again when it is due (a new subscription re-queries every AP).
+    /// (The bus's retries, which `next_poll` also wakes the loop for, run in `read_events`.)
     pub fn poll(&mut self, now: Instant, view: &View) -> Vec<u32> {
-        let mut out = Vec::new();
-        if self.bus.ensure(now) {
-            out.extend(Self::ap_ids(view));
-        }
         if self.clients.is_empty() || now < self.next_poll {
-            return out;
+            return Vec::new();
         }
         self.next_poll = now + POLL;
         let ids: Vec<u32> = view.wifi.values().map(|w| w.ifindex).collect();
         // the bus is not polled: OpenWrt's hostapd notifies every BSS change
-        out.extend(
-            self.said_by_hostapd(view, &ids, false)
-                .into_iter()
-                .filter(|(i, s)| self.said.get(i) != Some(s))
-                .map(|(i, _)| i),
-        );
-        out
+        self.said_by_hostapd(view, &ids, false)
+            .into_iter()
+            .filter(|(i, s)| self.said.get(i) != Some(s))
+            .map(|(i, _)| i)
+            .collect()
     }
 
     /// What hostapd says each of `ids` beacons: its own socket's STATUS, or (a `bss=` section
@@ -255,7 +249,7 @@ impl Witness {
     pub fn correct(&mut self, view: &mut View, ids: &[u32]) {
         for (id, said) in self.said_by_hostapd(view, ids, true) {
             let Some(w) = view.wifi.get(&id) else { continue };
-            if !matches!(w.iftype, Some(IfType::Ap | IfType::P2pGo)) {
+            if !w.is_ap() {
                 continue;
             }
             let mut w = w.clone();

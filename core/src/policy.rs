@@ -83,9 +83,14 @@ impl Iface {
         Some(rec)
     }
 
+    /// An AP netdev (AP or P2P GO), with or without an SSID.
+    pub fn is_ap(&self) -> bool {
+        matches!(self.iftype, Some(IfType::Ap | IfType::P2pGo))
+    }
+
     /// Beaconing with an SSID.
     pub fn is_active_ap(&self) -> bool {
-        matches!(self.iftype, Some(IfType::Ap | IfType::P2pGo)) && self.ssid.is_some()
+        self.is_ap() && self.ssid.is_some()
     }
 
     /// The roles an AP netdev goes through; only these are ever taken out of a bridge

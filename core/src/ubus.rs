@@ -698,7 +698,7 @@ impl<'a> InterfaceStatus<'a> {
 
 /// The path of OpenWrt hostapd's ucode object (`hostapd.uc`: methods `bss_info`, `config_set`,
 /// …; notifications `bss.add` / `bss.reload` / `bss.remove` to its subscribers).
-pub const HOSTAPD_OBJECT: &[u8] = b"hostapd";
+pub const HOSTAPD_OBJECT: &str = "hostapd";
 
 /// What happened to a BSS, as hostapd's notification names it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
