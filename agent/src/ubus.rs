@@ -728,17 +728,21 @@ impl Client {
         self.add_object_once(Some(object))
     }
 
+    /// The anonymous object of this connection that `slot` names (the event listener or the
+    /// subscriber), added on first use.
+    fn anonymous(&mut self, slot: fn(&mut Conn) -> &mut Option<u32>) -> Result<u32, Error> {
+        if let Some(id) = self.conn.as_mut().and_then(|c| *slot(c)) {
+            return Ok(id);
+        }
+        let id = self.add_object_once(None)?;
+        if let Some(c) = self.conn.as_mut() {
+            *slot(c) = Some(id);
+        }
+        Ok(id)
+    }
+
     fn register_pattern(&mut self, pattern: &[u8]) -> Result<(), Error> {
-        let listener = match self.conn.as_ref().and_then(|c| c.listener) {
-            Some(id) => id,
-            None => {
-                let id = self.add_object_once(None)?;
-                if let Some(c) = self.conn.as_mut() {
-                    c.listener = Some(id);
-                }
-                id
-            }
-        };
+        let listener = self.anonymous(|c| &mut c.listener)?;
         let seq = self.next_seq()?;
         let msg = encode(|b| wire::register_event(b, seq, listener, pattern))?;
         match self.request(&msg, seq, wire::EVENT_OBJECT)?.status {
@@ -795,16 +799,7 @@ impl Client {
     /// that is not there is `Status(NotFound)`.
     pub fn subscribe(&mut self, path: &str) -> Result<u32, Error> {
         self.with_retry(|c| {
-            let subscriber = match c.conn.as_ref().and_then(|c| c.subscriber) {
-                Some(id) => id,
-                None => {
-                    let id = c.add_object_once(None)?;
-                    if let Some(conn) = c.conn.as_mut() {
-                        conn.subscriber = Some(id);
-                    }
-                    id
-                }
-            };
+            let subscriber = c.anonymous(|c| &mut c.subscriber)?;
             let mut retried = false;
             loop {
                 let target = c.lookup_once(path)?.id;
@@ -914,25 +909,23 @@ impl Client {
                 }
                 let conn = self.conn.as_ref();
                 let listener = conn.and_then(|c| c.listener);
-                if Some(inv.objid) == listener {
-                    // libubus answers every delivery; ubusd drops the answer
+                let subscriber = conn.and_then(|c| c.subscriber);
+                if Some(inv.objid) == listener || Some(inv.objid) == subscriber {
+                    // libubus answers every event delivery (ubusd drops the answer) and every
+                    // notification unless the notifier waits for none (netifd and OpenWrt's
+                    // hostapd notify with NO_REPLY)
                     if !inv.no_reply {
                         // a send that fails here drops the connection; that is reported next
                         let msg = encode(|b| wire::reply_status(b, inv.seq, inv.peer, inv.objid, Status::Ok))?;
                         let _ = self.send(&msg);
                     }
                     let data = inv.data.map(|d| d.as_bytes().to_vec()).unwrap_or_default();
-                    return Ok(Incoming::Event(Event { name: inv.method.to_vec(), data }));
-                }
-                if Some(inv.objid) == conn.and_then(|c| c.subscriber) {
-                    // libubus answers a notification unless the notifier said it waits for none
-                    // (netifd and OpenWrt's hostapd notify with NO_REPLY)
-                    if !inv.no_reply {
-                        let msg = encode(|b| wire::reply_status(b, inv.seq, inv.peer, inv.objid, Status::Ok))?;
-                        let _ = self.send(&msg);
-                    }
-                    let data = inv.data.map(|d| d.as_bytes().to_vec()).unwrap_or_default();
-                    return Ok(Incoming::Notification(Event { name: inv.method.to_vec(), data }));
+                    let e = Event { name: inv.method.to_vec(), data };
+                    return Ok(if Some(inv.objid) == listener {
+                        Incoming::Event(e)
+                    } else {
+                        Incoming::Notification(e)
+                    });
                 }
                 let ours = conn.and_then(|c| c.object_ids.iter().position(|id| *id == Some(inv.objid)));
                 let object = ours.and_then(|i| self.objects.get(i).copied());
