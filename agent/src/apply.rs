@@ -224,7 +224,7 @@ impl Effects {
         self.since.update(plan, view);
         state::render_into(&mut self.state_text, cfg, self.bridges.backend(), plan, view, &self.since, counters);
         let path = Path::new(cfg.main.state_file.as_str());
-        if let Err(e) = crate::files::write_atomic_with(path, self.state_text.as_bytes(), &mut self.state_scratch) {
+        if let Err(e) = crate::files::write_atomic(path, self.state_text.as_bytes(), &mut self.state_scratch) {
             if self.state_file.hit() {
                 warn!("state file {}: {e} (`apwatch status` cannot see this agent; logged once)", cfg.main.state_file);
             }

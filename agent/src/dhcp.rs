@@ -89,7 +89,7 @@ impl Dnsmasq {
                     if !dir.exists() {
                         std::fs::create_dir_all(dir)?;
                     }
-                    if files::write_atomic_with(p, self.text.as_bytes(), &mut self.scratch)? {
+                    if files::write_atomic(p, self.text.as_bytes(), &mut self.scratch)? {
                         info!("rule {}: DHCP on {iface} ({})", rule.name, p.display());
                         changed = true;
                     }

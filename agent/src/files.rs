@@ -6,14 +6,9 @@ use std::io::{self, Write};
 use std::path::Path;
 
 /// Writes `data` to `path` atomically. Returns false when the file already held exactly `data`
-/// (nothing written: idempotent).
-pub fn write_atomic(path: &Path, data: &[u8]) -> io::Result<bool> {
-    write_atomic_with(path, data, &mut Vec::new())
-}
-
-/// [`write_atomic`], reading the file back into `scratch` (kept by the caller: a write that
-/// changes nothing allocates nothing once `scratch` has grown to the file's size).
-pub fn write_atomic_with(path: &Path, data: &[u8], scratch: &mut Vec<u8>) -> io::Result<bool> {
+/// (nothing written: idempotent). The file is read back into `scratch`, kept by the caller: a
+/// write that changes nothing allocates nothing once `scratch` has grown to the file's size.
+pub fn write_atomic(path: &Path, data: &[u8], scratch: &mut Vec<u8>) -> io::Result<bool> {
     scratch.clear();
     let same = File::open(path).and_then(|mut f| {
         use std::io::Read;
@@ -71,15 +66,15 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("apwatch-files-{}", std::process::id()));
         fs::create_dir_all(&dir).unwrap();
         let p = dir.join("a.conf");
-        assert!(write_atomic(&p, b"one\n").unwrap());
-        assert!(!write_atomic(&p, b"one\n").unwrap());
-        assert!(write_atomic(&p, b"two\n").unwrap());
-        assert_eq!(fs::read(&p).unwrap(), b"two\n");
-        // through a kept buffer: a file that only starts with the data is not the same
         let mut scratch = Vec::new();
-        assert!(write_atomic_with(&p, b"two\nthree\n", &mut scratch).unwrap());
-        assert!(!write_atomic_with(&p, b"two\nthree\n", &mut scratch).unwrap());
-        assert!(write_atomic_with(&p, b"two\n", &mut scratch).unwrap());
+        assert!(write_atomic(&p, b"one\n", &mut scratch).unwrap());
+        assert!(!write_atomic(&p, b"one\n", &mut scratch).unwrap());
+        assert!(write_atomic(&p, b"two\n", &mut scratch).unwrap());
+        assert_eq!(fs::read(&p).unwrap(), b"two\n");
+        // a file that only starts with the data is not the same
+        assert!(write_atomic(&p, b"two\nthree\n", &mut scratch).unwrap());
+        assert!(!write_atomic(&p, b"two\nthree\n", &mut scratch).unwrap());
+        assert!(write_atomic(&p, b"two\n", &mut scratch).unwrap());
         assert_eq!(fs::read(&p).unwrap(), b"two\n");
         assert_eq!(fs::read_dir(&dir).unwrap().count(), 1, "no temp file left behind");
         assert!(remove(&p).unwrap());

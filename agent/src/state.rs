@@ -117,15 +117,9 @@ pub fn render_into(
             field(bridge)
         );
         // a kernel name: no whitespace, but bytes; written as the lossy text `status` shows
+        // (borrowed, no allocation, when it is UTF-8 as kernel names are)
         match master {
-            Some(m) if !m.is_empty() => {
-                for chunk in m.utf8_chunks() {
-                    out.push_str(chunk.valid());
-                    if !chunk.invalid().is_empty() {
-                        out.push(char::REPLACEMENT_CHARACTER);
-                    }
-                }
-            }
+            Some(m) if !m.is_empty() => out.push_str(&String::from_utf8_lossy(m)),
             _ => out.push('-'),
         }
         let _ = write!(out, "\t{}\t", since.get(a.ifindex).unwrap_or(0));
