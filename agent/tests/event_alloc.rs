@@ -6,9 +6,6 @@
 #![cfg(target_endian = "little")] // the frames were recorded on x86
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-
 use apwatch::events::{Events, Sink};
 use apwatch::kernel::{Kernel, Nl80211};
 use apwatch::socket::Protocol;
@@ -16,50 +13,9 @@ use apwatch::view::View;
 use apwatch_core::pipeline::{DirtySet, Pipeline};
 use embassy_sync::blocking_mutex::raw::NoopRawMutex;
 
-struct Counting;
-
-// Counted per thread: the harness allocates on its own threads meanwhile.
-thread_local! {
-    static COUNTING: Cell<bool> = const { Cell::new(false) };
-    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
-}
-
-fn count() {
-    if COUNTING.try_with(Cell::get).unwrap_or(false) {
-        let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
-    }
-}
-
-// SAFETY: forwards to the system allocator, only counting calls.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        count();
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        count();
-        unsafe { System.alloc_zeroed(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        count();
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
-
-/// Allocations made by `f` on this thread.
-fn allocations(f: impl FnOnce()) -> usize {
-    let before = ALLOCATIONS.with(Cell::get);
-    COUNTING.with(|c| c.set(true));
-    f();
-    COUNTING.with(|c| c.set(false));
-    ALLOCATIONS.with(Cell::get) - before
-}
+#[path = "../../tests/support/counting_alloc.rs"]
+mod counting;
+use counting::allocations;
 
 macro_rules! frames {
     ($($f:literal),* $(,)?) => { [$(include_bytes!(concat!("../../tests/data/frames/", $f)) as &[u8],)*] };
