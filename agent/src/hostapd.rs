@@ -14,6 +14,7 @@ use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use apwatch_core::escape::IwEscaped;
 use apwatch_core::hostapd::{self, Message, Reply, Request, Status};
 use rustix::event::{poll, PollFd, PollFlags};
 
@@ -124,7 +125,10 @@ impl Client {
     /// `timeout` for its OK.
     pub fn open(dirs: &Dirs, ifname: &str, timeout: Duration) -> io::Result<Open> {
         if ifname.is_empty() || ifname.contains('/') || ifname.starts_with('.') {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("bad interface name {ifname:?}")));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("bad interface name \"{}\"", IwEscaped(ifname.as_bytes())),
+            ));
         }
         let own = dirs.own.join(format!("{OWN_PREFIX}{ifname}-{}", std::process::id()));
         let ctrl = dirs.ctrl.join(ifname);

@@ -10,6 +10,7 @@ use std::os::fd::{AsFd, BorrowedFd};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use apwatch_core::escape::IwEscaped;
 use apwatch_core::hostapd::{Event, EventKind, State};
 use apwatch_core::Ssid;
 
@@ -130,7 +131,7 @@ impl Witness {
                 Ok(Open::NotThere) => "no hostapd control socket: the kernel's SSID is all there is",
                 Ok(Open::Stale) => "a hostapd control socket nobody answers (hostapd killed?)",
                 Ok(Open::Refused(r)) => {
-                    debug!("{name}: hostapd answered ATTACH with {:?}", String::from_utf8_lossy(&r));
+                    debug!("{name}: hostapd answered ATTACH with \"{}\"", IwEscaped(&r));
                     "the hostapd control socket refused ATTACH"
                 }
                 Err(e) => {
