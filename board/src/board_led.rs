@@ -8,7 +8,7 @@ use linux_embedded_hal::CdevPin;
 
 use crate::class::ClassLed;
 use crate::error::Error;
-use crate::gpio::open_gpio;
+use crate::gpio::{gpio_error, open_gpio};
 use crate::led::{Blink, LedState, StatusLed};
 use crate::spec::LedSpec;
 
@@ -85,7 +85,7 @@ impl BoardLed {
     /// On error the previous state is kept and the next `set` tries again.
     pub fn set(&mut self, state: LedState, now_ms: u64) -> Result<(), Error> {
         match &mut self.kind {
-            Kind::Gpio(pin) => pin.set(state, now_ms).map_err(|source| Error::Gpio { led: self.led, source }),
+            Kind::Gpio(pin) => pin.set(state, now_ms).map_err(|_| gpio_error(self.led, "set line value")),
             Kind::Class(class) => class.set(state),
         }
     }
@@ -93,7 +93,7 @@ impl BoardLed {
     /// Advances a GPIO blink; a no-op otherwise.
     pub fn tick(&mut self, now_ms: u64) -> Result<(), Error> {
         match &mut self.kind {
-            Kind::Gpio(pin) => pin.tick(now_ms).map_err(|source| Error::Gpio { led: self.led, source }),
+            Kind::Gpio(pin) => pin.tick(now_ms).map_err(|_| gpio_error(self.led, "set line value")),
             Kind::Class(_) => Ok(()),
         }
     }

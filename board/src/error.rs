@@ -1,7 +1,7 @@
 //! The crate's one error type. Every value prints as one log line that names the LED or phy and
 //! the file involved, because the agent logs it and carries on without the LED.
 
-use core::fmt;
+use core::fmt::{self, Write as _};
 
 #[cfg(feature = "linux")]
 use std::{io, path::PathBuf, string::String};
@@ -103,8 +103,11 @@ pub enum Error {
     Gpio {
         /// The LED.
         led: LedSpec,
-        /// What gpio-cdev reported.
-        source: linux_embedded_hal::CdevPinError,
+        /// The request that failed (`get chip info`, `request line`, `set line value`...).
+        op: &'static str,
+        /// The kernel's answer: the errno the failed call left (gpio-cdev's own error is not
+        /// kept: printing it would carry nix's table of errno names, ~5 KB on the router).
+        source: io::Error,
     },
     /// Reading or writing a sysfs file failed.
     #[cfg(feature = "linux")]
@@ -153,12 +156,20 @@ impl fmt::Display for Error {
                 write!(f, "led {led}: no 'timer' trigger in {} (kernel module ledtrig-timer)", path.display())
             }
             #[cfg(feature = "linux")]
-            Error::Gpio { led, source } => write!(f, "led {led}: {source}"),
+            Error::Gpio { led, op, source } => write!(f, "led {led}: {op}: {source}"),
             #[cfg(feature = "linux")]
             Error::Io { subject, path, source } => write!(f, "{subject}: {}: {source}", path.display()),
             #[cfg(feature = "linux")]
             Error::BadValue { subject, path, value } => {
-                write!(f, "{subject}: {}: unexpected \"{}\"", path.display(), value.escape_debug())
+                write!(f, "{subject}: {}: unexpected \"", path.display())?;
+                for c in value.chars() {
+                    // printable ASCII as it is, the rest as Rust escapes: no Unicode tables
+                    match c {
+                        ' '..='~' if c != '"' && c != '\\' => f.write_char(c)?,
+                        _ => write!(f, "{}", c.escape_default())?,
+                    }
+                }
+                f.write_char('"')
             }
         }
     }
@@ -179,5 +190,30 @@ impl core::error::Error for Error {
 impl From<SpecError> for Error {
     fn from(e: SpecError) -> Self {
         Error::Spec(e)
+    }
+}
+
+#[cfg(all(test, feature = "linux"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bad_value_is_shown_escaped_without_unicode_tables() {
+        let e = Error::BadValue {
+            subject: Subject::Radios,
+            path: PathBuf::from("/sys/x"),
+            value: String::from("a\"b\\c\n\u{e9}\u{0}~ "),
+        };
+        assert_eq!(e.to_string(), r#"radios: /sys/x: unexpected "a\"b\\c\n\u{e9}\u{0}~ ""#);
+    }
+
+    #[test]
+    fn a_gpio_error_names_the_request_and_the_errno() {
+        let led = LedSpec::Gpio { chip: 0, line: 17 };
+        let e = Error::Gpio { led, op: "request line", source: io::Error::from_raw_os_error(16) };
+        let text = e.to_string();
+        assert!(text.starts_with("led gpiochip0:17: request line: "), "{text}");
+        assert!(text.ends_with("(os error 16)"), "{text}");
+        assert!(core::error::Error::source(&e).is_some());
     }
 }
