@@ -22,6 +22,7 @@ pub mod monitor;
 pub mod netifd;
 pub mod observe;
 pub mod run;
+pub mod signals;
 pub mod socket;
 pub mod spawn;
 pub mod state;

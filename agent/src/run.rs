@@ -2,13 +2,7 @@
 //! events become hints (events.rs), a finished burst becomes a re-query (observe.rs) and a
 //! reconcile whose plan is carried out (apply.rs); timing.rs holds the burst and retry rules.
 
-use std::io::Read;
-use std::os::unix::net::UnixStream;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 
 use apwatch_core::config::Config;
 use apwatch_core::pipeline::{DirtySet, Hint, Pipeline};
@@ -22,6 +16,7 @@ use crate::events::{Events, Sink};
 use crate::kernel::Kernel;
 use crate::log::Once;
 use crate::observe;
+use crate::signals::{Signal, Signals};
 use crate::socket::Protocol;
 use crate::status_led::StatusLed;
 use crate::timing::{earliest, Backoff, Burst};
@@ -135,37 +130,23 @@ impl Agent {
     }
 
     fn main_loop(&mut self) -> Exit {
-        let term = Arc::new(AtomicBool::new(false));
-        let hup = Arc::new(AtomicBool::new(false));
-        let (mut sig_read, sig_write) = match UnixStream::pair() {
-            Ok(p) => p,
+        let signals = match Signals::new() {
+            Ok(s) => s,
             Err(e) => {
-                error!("signal pipe: {e}");
+                error!("signals: {e}");
                 return Exit::Runtime;
             }
         };
-        let registered = (|| -> std::io::Result<()> {
-            sig_read.set_nonblocking(true)?;
-            sig_write.set_nonblocking(true)?;
-            for (sig, flag) in [(SIGTERM, &term), (SIGINT, &term), (SIGHUP, &hup)] {
-                signal_hook::flag::register(sig, Arc::clone(flag))?;
-                signal_hook::low_level::pipe::register(sig, sig_write.try_clone()?)?;
-            }
-            Ok(())
-        })();
-        if let Err(e) = registered {
-            error!("signals: {e}");
-            return Exit::Runtime;
-        }
+        let (mut term, mut hup) = (false, false);
 
         self.pipeline.push(Hint::Resync);
         self.burst.request(Instant::now());
         loop {
-            if term.load(Ordering::SeqCst) {
+            if term {
                 info!("stopping on signal");
                 return Exit::Ok;
             }
-            if hup.swap(false, Ordering::SeqCst) {
+            if std::mem::take(&mut hup) {
                 self.reload();
                 self.pipeline.push(Hint::Resync);
                 self.burst.request(Instant::now());
@@ -195,7 +176,7 @@ impl Agent {
                 // not polled; it is still read every round and its STATUS every second.
                 let mut fds: heapless::Vec<PollFd<'_>, POLL_FDS> = heapless::Vec::new();
                 let _ = fds.push(PollFd::new(&self.events.rtnl, PollFlags::IN));
-                let _ = fds.push(PollFd::new(&sig_read, PollFlags::IN));
+                let _ = fds.push(PollFd::new(&signals, PollFlags::IN));
                 let genl_at = self.events.genl.as_ref().and_then(|g| {
                     fds.push(PollFd::new(g, PollFlags::IN)).ok()?;
                     Some(fds.len() - 1)
@@ -219,8 +200,17 @@ impl Agent {
                 let ready = |at: Option<usize>| at.and_then(|i| fds.get(i)).is_some_and(|f| !f.revents().is_empty());
                 (ready(genl_at), ready(Some(0)), ready(bus_at))
             };
-            let mut drain = [0u8; 64];
-            while matches!(sig_read.read(&mut drain), Ok(n) if n > 0) {}
+            loop {
+                match signals.next() {
+                    Ok(Some(Signal::Stop)) => term = true,
+                    Ok(Some(Signal::Reload)) => hup = true,
+                    Ok(None) => break,
+                    Err(e) => {
+                        error!("signals: {e}");
+                        return Exit::Runtime;
+                    }
+                }
+            }
 
             let mut sink = Sink { pipeline: &self.pipeline, view: &mut self.view, kernel: &self.kernel };
             let mut woke = crate::events::Woke::default();
@@ -239,7 +229,7 @@ impl Agent {
                 self.backoff.failed(now);
             }
             if bus_ready || bus_pending.is_some() {
-                self.read_bus(&hup);
+                hup |= self.read_bus();
             }
             // hostapd's events and the slow STATUS round are hints like the kernel's
             let mut hinted = self.witness.read_events(&self.view);
@@ -299,20 +289,19 @@ impl Agent {
     }
 
     /// What the bus brought: netifd restarts and interface changes, `ubus call apwatch …`.
-    fn read_bus(&mut self, hup: &AtomicBool) {
+    /// True when `ubus call apwatch reload` asked for a reload.
+    fn read_bus(&mut self) -> bool {
         let state_text = self.effects.state_text.clone();
-        let Some(netifd) = self.effects.bridges.netifd() else { return };
+        let Some(netifd) = self.effects.bridges.netifd() else { return false };
         let status = move || match crate::state::parse(&state_text) {
             Some((pid, counters, aps)) => crate::state::json(pid, true, counters, &aps, &crate::radios()),
             None => crate::state::json(std::process::id(), true, [0; 3], &[], &crate::radios()),
         };
         let news = netifd.drain(&status);
-        if news.reload {
-            hup.store(true, Ordering::SeqCst);
-        }
         if news.netifd_changed {
             self.netifd_changed();
         }
+        news.reload
     }
 
     /// netifd (re)appeared, restarted or changed its interfaces, or the config changed: learn

@@ -41,8 +41,9 @@ impl fmt::Display for Status {
 }
 
 /// Starts `argv[0]` (looked up in `PATH` when it has no `/`) with `argv`, the agent's
-/// environment, stdio and signal mask; SIGPIPE back to its default (the Rust runtime ignores it,
-/// and `Command` resets it too). An error when the program cannot be executed.
+/// environment and stdio; SIGPIPE back to its default (the Rust runtime ignores it, and `Command`
+/// resets it too) and an empty signal mask (the loop blocks SIGTERM, SIGINT and SIGHUP for its
+/// signalfd; dnsmasq must not inherit that). An error when the program cannot be executed.
 pub fn spawn(argv: &[&str]) -> io::Result<Child> {
     let invalid = || io::Error::from(io::ErrorKind::InvalidInput);
     let args: Vec<CString> = argv.iter().map(|a| CString::new(*a)).collect::<Result<_, _>>().map_err(|_| invalid())?;
@@ -50,7 +51,7 @@ pub fn spawn(argv: &[&str]) -> io::Result<Child> {
     let mut ptrs: Vec<*mut c_char> = args.iter().map(|a| a.as_ptr().cast_mut()).collect();
     ptrs.push(std::ptr::null_mut());
     let mut pid: libc::pid_t = 0;
-    // SAFETY: `attr` and `sigpipe` are initialised by their init functions before use and `attr`
+    // SAFETY: `attr`, `sigpipe` and `none` are initialised by their init functions before use and `attr`
     // is destroyed once; `prog` and every pointer in `ptrs` point to NUL-terminated strings that
     // `args` keeps alive until the call returns, and `ptrs` ends with a null pointer as
     // posix_spawnp requires; `environ` is libc's own, null-terminated, and nothing in the agent
@@ -62,11 +63,17 @@ pub fn spawn(argv: &[&str]) -> io::Result<Child> {
         if r != 0 {
             return Err(io::Error::from_raw_os_error(r));
         }
+        let mut none: libc::sigset_t = std::mem::zeroed();
         libc::sigemptyset(&mut sigpipe);
         libc::sigaddset(&mut sigpipe, libc::SIGPIPE);
+        libc::sigemptyset(&mut none);
         r = libc::posix_spawnattr_setsigdefault(&mut attr, &sigpipe);
         if r == 0 {
-            r = libc::posix_spawnattr_setflags(&mut attr, libc::POSIX_SPAWN_SETSIGDEF as libc::c_short);
+            r = libc::posix_spawnattr_setsigmask(&mut attr, &none);
+        }
+        if r == 0 {
+            let flags = libc::POSIX_SPAWN_SETSIGDEF | libc::POSIX_SPAWN_SETSIGMASK;
+            r = libc::posix_spawnattr_setflags(&mut attr, flags as libc::c_short);
         }
         if r == 0 {
             r = libc::posix_spawnp(&mut pid, prog.as_ptr(), std::ptr::null(), &attr, ptrs.as_ptr(), environ);
@@ -126,6 +133,17 @@ mod tests {
         let sh = format!("{script} > {}", out.display());
         assert_eq!(wait(spawn(&["sh", "-c", &sh, &name, &value]).unwrap()), Status::Exited(0));
         assert!(!ignored(&std::fs::read_to_string(&out).unwrap()));
+        // the loop's blocked signals (its signalfd) are not the child's
+        let blocked = |status: &str| {
+            let hex = status.lines().find_map(|l| l.strip_prefix("SigBlk:")).unwrap().trim();
+            u64::from_str_radix(hex, 16).unwrap()
+        };
+        let signals = crate::signals::Signals::new().unwrap();
+        let hup = 1 << (libc::SIGHUP - 1);
+        assert_ne!(blocked(&std::fs::read_to_string("/proc/thread-self/status").unwrap()) & hup, 0);
+        assert_eq!(wait(spawn(&["sh", "-c", &sh, &name, &value]).unwrap()), Status::Exited(0));
+        assert_eq!(blocked(&std::fs::read_to_string(&out).unwrap()) & hup, 0);
+        drop(signals);
         let _ = std::fs::remove_file(&out);
         let s = wait(spawn(&["sh", "-c", "kill -9 $$"]).unwrap());
         assert_eq!((s, s.to_string().as_str()), (Status::Signaled(9), "signal: 9"));
