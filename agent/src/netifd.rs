@@ -231,7 +231,7 @@ impl Netifd {
                     let r = match call.method {
                         "status" => {
                             let doc = status();
-                            self.client.reply_data(&call, |w| doc.write_blob(w))
+                            self.client.reply_data(&call, &|w| doc.write_blob(w))
                         }
                         "reload" => {
                             news.reload = true;

@@ -318,7 +318,8 @@ pub fn socket_path(explicit: Option<&Path>) -> PathBuf {
 }
 
 /// Encodes with `f` into a buffer that grows until the message fits.
-fn encode(f: impl Fn(&mut [u8]) -> Result<usize, EncodeError>) -> Result<Vec<u8>, Error> {
+/// (`dyn`: one copy of this loop for every message kind, not one per call site.)
+fn encode(f: &dyn Fn(&mut [u8]) -> Result<usize, EncodeError>) -> Result<Vec<u8>, Error> {
     let mut buf = vec![0u8; 1024];
     loop {
         match f(&mut buf) {
@@ -584,7 +585,8 @@ impl Client {
     }
 
     /// Connects if needed, runs `f`; if the connection broke, reconnects and runs it once more.
-    fn with_retry<T>(&mut self, mut f: impl FnMut(&mut Self) -> Result<T, Error>) -> Result<T, Error> {
+    /// (`dyn`: one copy per result type, not one per caller.)
+    fn with_retry<T>(&mut self, f: &mut dyn FnMut(&mut Self) -> Result<T, Error>) -> Result<T, Error> {
         self.connect()?;
         match f(self) {
             Err(Error::Disconnected) => {
@@ -601,7 +603,7 @@ impl Client {
             return Ok(*id);
         }
         let seq = self.next_seq()?;
-        let msg = encode(|b| wire::lookup(b, seq, path.as_bytes()))?;
+        let msg = encode(&|b| wire::lookup(b, seq, path.as_bytes()))?;
         let answer = self.request(&msg, seq, 0)?;
         if answer.status != Status::Ok {
             return Err(Error::Status(answer.status));
@@ -623,7 +625,7 @@ impl Client {
     /// The ids of the object at `path` (cached). An unknown path is `Status(NotFound)`.
     #[cfg(test)]
     pub fn lookup(&mut self, path: &str) -> Result<ObjectId, Error> {
-        self.with_retry(|c| c.lookup_once(path))
+        self.with_retry(&mut |c| c.lookup_once(path))
     }
 
     /// Drops the cached ids of `path`.
@@ -643,7 +645,7 @@ impl Client {
         args: &dyn Fn(&mut Writer<'_>) -> Result<(), EncodeError>,
     ) -> Result<Answer, Error> {
         let seq = self.next_seq()?;
-        let msg = encode(|b| wire::invoke(b, seq, objid, method.as_bytes(), args))?;
+        let msg = encode(&|b| wire::invoke(b, seq, objid, method.as_bytes(), args))?;
         self.request(&msg, seq, objid)
     }
 
@@ -655,14 +657,23 @@ impl Client {
         method: &str,
         args: impl Fn(&mut Writer<'_>) -> Result<(), EncodeError>,
     ) -> Result<Reply, Error> {
-        self.with_retry(|c| {
+        self.invoke_dyn(path, method, &args)
+    }
+
+    fn invoke_dyn(
+        &mut self,
+        path: &str,
+        method: &str,
+        args: &dyn Fn(&mut Writer<'_>) -> Result<(), EncodeError>,
+    ) -> Result<Reply, Error> {
+        self.with_retry(&mut |c| {
             let mut id = c.lookup_once(path)?;
-            let mut answer = c.invoke_id(id.id, method, &args)?;
+            let mut answer = c.invoke_id(id.id, method, args)?;
             if answer.status == Status::NotFound && !answer.status_has_objid {
                 // ubusd's own NOT_FOUND: the id is stale (netifd restarted)
                 c.forget(path.as_bytes());
                 id = c.lookup_once(path)?;
-                answer = c.invoke_id(id.id, method, &args)?;
+                answer = c.invoke_id(id.id, method, args)?;
             }
             let mut data = None;
             for raw in &answer.data {
@@ -714,7 +725,7 @@ impl Client {
     /// ADD_OBJECT on this connection; returns the new object id.
     fn add_object_once(&mut self, object: Option<Object>) -> Result<u32, Error> {
         let seq = self.next_seq()?;
-        let msg = encode(|b| wire::add_object(b, seq, object.map(|o| (o.path.as_bytes(), o.methods))))?;
+        let msg = encode(&|b| wire::add_object(b, seq, object.map(|o| (o.path.as_bytes(), o.methods))))?;
         let answer = self.request(&msg, seq, 0)?;
         if answer.status != Status::Ok {
             return Err(Error::Status(answer.status));
@@ -744,7 +755,7 @@ impl Client {
     fn register_pattern(&mut self, pattern: &[u8]) -> Result<(), Error> {
         let listener = self.anonymous(|c| &mut c.listener)?;
         let seq = self.next_seq()?;
-        let msg = encode(|b| wire::register_event(b, seq, listener, pattern))?;
+        let msg = encode(&|b| wire::register_event(b, seq, listener, pattern))?;
         match self.request(&msg, seq, wire::EVENT_OBJECT)?.status {
             Status::Ok => Ok(()),
             s => Err(Error::Status(s)),
@@ -798,13 +809,13 @@ impl Client {
     /// `ubus.object.add` and [`Incoming::Unsubscribed`]). Returns the object's id; an object
     /// that is not there is `Status(NotFound)`.
     pub fn subscribe(&mut self, path: &str) -> Result<u32, Error> {
-        self.with_retry(|c| {
+        self.with_retry(&mut |c| {
             let subscriber = c.anonymous(|c| &mut c.subscriber)?;
             let mut retried = false;
             loop {
                 let target = c.lookup_once(path)?.id;
                 let seq = c.next_seq()?;
-                let msg = encode(|b| wire::subscribe(b, seq, subscriber, target))?;
+                let msg = encode(&|b| wire::subscribe(b, seq, subscriber, target))?;
                 match c.request(&msg, seq, 0)?.status {
                     Status::Ok => return Ok(target),
                     // a cached id of an object that has gone: look it up again, once
@@ -825,9 +836,17 @@ impl Client {
         name: &str,
         data: impl Fn(&mut Writer<'_>) -> Result<(), EncodeError>,
     ) -> Result<(), Error> {
-        self.with_retry(|c| {
+        self.send_event_dyn(name, &data)
+    }
+
+    fn send_event_dyn(
+        &mut self,
+        name: &str,
+        data: &dyn Fn(&mut Writer<'_>) -> Result<(), EncodeError>,
+    ) -> Result<(), Error> {
+        self.with_retry(&mut |c| {
             let seq = c.next_seq()?;
-            let msg = encode(|b| wire::send_event(b, seq, name.as_bytes(), &data))?;
+            let msg = encode(&|b| wire::send_event(b, seq, name.as_bytes(), data))?;
             match c.request(&msg, seq, wire::EVENT_OBJECT)?.status {
                 Status::Ok => Ok(()),
                 s => Err(Error::Status(s)),
@@ -840,7 +859,7 @@ impl Client {
         if call.no_reply || call.generation != self.generation || self.conn.is_none() {
             return Ok(());
         }
-        let msg = encode(|b| wire::reply_status(b, call.seq, call.peer, call.objid, status))?;
+        let msg = encode(&|b| wire::reply_status(b, call.seq, call.peer, call.objid, status))?;
         self.send(&msg)
     }
 
@@ -848,12 +867,12 @@ impl Client {
     pub fn reply_data(
         &mut self,
         call: &Call,
-        data: impl Fn(&mut Writer<'_>) -> Result<(), EncodeError>,
+        data: &dyn Fn(&mut Writer<'_>) -> Result<(), EncodeError>,
     ) -> Result<(), Error> {
         if call.no_reply || call.generation != self.generation || self.conn.is_none() {
             return Ok(());
         }
-        let msg = encode(|b| wire::reply_data(b, call.seq, call.peer, call.objid, &data))?;
+        let msg = encode(&|b| wire::reply_data(b, call.seq, call.peer, call.objid, data))?;
         self.send(&msg)?;
         self.reply(call, Status::Ok)
     }
@@ -916,7 +935,7 @@ impl Client {
                     // hostapd notify with NO_REPLY)
                     if !inv.no_reply {
                         // a send that fails here drops the connection; that is reported next
-                        let msg = encode(|b| wire::reply_status(b, inv.seq, inv.peer, inv.objid, Status::Ok))?;
+                        let msg = encode(&|b| wire::reply_status(b, inv.seq, inv.peer, inv.objid, Status::Ok))?;
                         let _ = self.send(&msg);
                     }
                     let data = inv.data.map(|d| d.as_bytes().to_vec()).unwrap_or_default();
@@ -948,7 +967,7 @@ impl Client {
                     (Some(_), Some(_), None) => Status::InvalidArgument,
                 };
                 if !inv.no_reply {
-                    let msg = encode(|b| wire::reply_status(b, inv.seq, inv.peer, inv.objid, status))?;
+                    let msg = encode(&|b| wire::reply_status(b, inv.seq, inv.peer, inv.objid, status))?;
                     let _ = self.send(&msg);
                 }
                 Ok(Incoming::Other(kind))
@@ -1032,7 +1051,7 @@ mod tests {
     }
 
     fn build(f: impl Fn(&mut [u8]) -> Result<usize, EncodeError>) -> Vec<u8> {
-        encode(f).unwrap()
+        encode(&f).unwrap()
     }
 
     fn status(seq: u16, peer: u32, objid: Option<u32>, s: Status) -> Vec<u8> {
@@ -1571,7 +1590,7 @@ mod tests {
         assert_eq!(c.add_object(HOSTAPD), Ok(hostapd));
         assert_eq!(incoming(&mut c), Incoming::Subscribers { objid: hostapd, active: true });
         let answer = |c: &mut Client, call: &Call| {
-            c.reply_data(call, |w| {
+            c.reply_data(call, &|w| {
                 w.string(b"iface", b"wlan0")?;
                 w.string(b"ssid", b"foo")?;
                 w.bool(b"up", true)?;
@@ -1596,7 +1615,7 @@ mod tests {
             .bool("up", true)
             .num("freq", 2412u32)
             .array("stations", vec![crate::json::Value::Str(b"aa:bb:cc:dd:ee:01".to_vec())]);
-        c.reply_data(&second, |w| doc.write_blob(w)).unwrap();
+        c.reply_data(&second, &|w| doc.write_blob(w)).unwrap();
         drop(c);
         p.finish();
     }
