@@ -51,7 +51,7 @@ impl Radio {
                 value: text.clone(),
             })?),
         };
-        let device = match fs::canonicalize(dir.join("device")) {
+        let device = match device_path(sysfs, phy) {
             Ok(path) => Some(device_name(sysfs, &path)),
             Err(e) if e.kind() == io::ErrorKind::NotFound => None,
             Err(source) => return Err(Error::Io { subject: subject(), path: dir.join("device"), source }),
@@ -193,10 +193,53 @@ fn read_attr(path: &Path, subject: impl Fn() -> Subject) -> Result<Option<String
     }
 }
 
-/// `resolved` (a canonical path) relative to `<sysfs>/devices`; the whole path if it lies
-/// elsewhere, which sysfs never does but a test tree might.
+/// Where `<sysfs>/class/ieee80211/<phy>/device` leads, under `sysfs` as given: the class entry
+/// and `device` are followed (sysfs makes both relative links between real directories, so
+/// `..` is taken lexically), nothing else is. `fs::canonicalize` would do it through libc's
+/// `realpath`, whose result is malloc'd. A missing `device` is `NotFound`.
+fn device_path(sysfs: &Path, phy: &str) -> io::Result<PathBuf> {
+    let class = sysfs.join("class/ieee80211");
+    let follow = |dir: &Path, name: &str| -> io::Result<PathBuf> {
+        let link = dir.join(name);
+        match fs::read_link(&link) {
+            Ok(target) => Ok(lexical(dir, &target)),
+            // not a link (a test tree's plain directory)
+            Err(e) if e.kind() == io::ErrorKind::InvalidInput => Ok(link),
+            Err(e) => Err(e),
+        }
+    };
+    let real = follow(&class, phy)?;
+    let device = follow(&real, "device")?;
+    if !device.exists() {
+        return Err(io::ErrorKind::NotFound.into());
+    }
+    Ok(device)
+}
+
+/// `target` read from a link in `dir`, with `.` and `..` folded.
+fn lexical(dir: &Path, target: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in dir.join(target).components() {
+        match c {
+            Component::ParentDir => match out.components().next_back() {
+                Some(Component::Normal(_)) => {
+                    out.pop();
+                }
+                Some(Component::RootDir) => {}
+                _ => out.push(".."),
+            },
+            Component::CurDir => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// `resolved` relative to `<sysfs>/devices`; the whole path if it lies elsewhere, which sysfs
+/// never does but a test tree might.
 fn device_name(sysfs: &Path, resolved: &Path) -> String {
-    let devices: PathBuf = fs::canonicalize(sysfs).unwrap_or_else(|_| sysfs.to_owned()).join("devices");
+    let devices = lexical(sysfs, Path::new("devices"));
     resolved.strip_prefix(&devices).unwrap_or(resolved).to_string_lossy().into_owned()
 }
 
@@ -321,6 +364,17 @@ mod test {
     fn no_cfg80211_is_no_radios() {
         let tree = TempTree::new("radio");
         assert!(RadioMap::read(tree.path()).unwrap().is_empty());
+    }
+
+    #[test]
+    fn links_are_folded_lexically() {
+        let l = |dir: &str, target: &str| lexical(Path::new(dir), Path::new(target));
+        assert_eq!(l("/sys/class/ieee80211", "../../devices/pci0/phy0"), Path::new("/sys/devices/pci0/phy0"));
+        assert_eq!(l("/sys/devices/a/ieee80211/phy0", "../../../b"), Path::new("/sys/devices/b"));
+        assert_eq!(l("/sys", "/abs/./x"), Path::new("/abs/x"));
+        assert_eq!(l("/", "../.."), Path::new("/"));
+        assert_eq!(l("t/sys", "../../../x"), Path::new("../x"));
+        assert_eq!(l(".", "devices"), Path::new("devices"));
     }
 
     #[test]
