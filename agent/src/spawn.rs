@@ -142,7 +142,12 @@ mod tests {
         let hup = 1 << (libc::SIGHUP - 1);
         assert_ne!(blocked(&std::fs::read_to_string("/proc/thread-self/status").unwrap()) & hup, 0);
         assert_eq!(wait(spawn(&["sh", "-c", &sh, &name, &value]).unwrap()), Status::Exited(0));
-        assert_eq!(blocked(&std::fs::read_to_string(&out).unwrap()) & hup, 0);
+        // Under qemu-user (its runner sets APWATCH_QEMU_USER, tools/cross/env.sh) the child is a
+        // host program started by the emulator's own fork and exec, with the mask the emulator
+        // gives it: only a real kernel tests what posix_spawn's attributes do.
+        if std::env::var_os("APWATCH_QEMU_USER").is_none() {
+            assert_eq!(blocked(&std::fs::read_to_string(&out).unwrap()) & hup, 0);
+        }
         drop(signals);
         let _ = std::fs::remove_file(&out);
         let s = wait(spawn(&["sh", "-c", "kill -9 $$"]).unwrap());
