@@ -62,18 +62,20 @@ impl Signals {
     pub fn next(&self) -> io::Result<Option<Signal>> {
         // struct signalfd_siginfo: 128 bytes, ssi_signo (u32) first
         let mut info = [0u8; 128];
-        loop {
-            return match rustix::io::read(&self.fd, &mut info) {
-                Ok(128) => Ok(match i32::from_ne_bytes([info[0], info[1], info[2], info[3]]) {
-                    libc::SIGHUP => Some(Signal::Reload),
-                    _ => Some(Signal::Stop),
-                }),
-                Ok(_) => Err(io::Error::from(io::ErrorKind::UnexpectedEof)),
-                Err(rustix::io::Errno::AGAIN) => Ok(None),
-                Err(rustix::io::Errno::INTR) => continue,
-                Err(e) => Err(e.into()),
-            };
+        let n = loop {
+            match rustix::io::read(&self.fd, &mut info) {
+                Err(rustix::io::Errno::INTR) => {}
+                Err(rustix::io::Errno::AGAIN) => return Ok(None),
+                r => break r?,
+            }
+        };
+        if n != info.len() {
+            return Err(io::ErrorKind::UnexpectedEof.into());
         }
+        Ok(Some(match i32::from_ne_bytes([info[0], info[1], info[2], info[3]]) {
+            libc::SIGHUP => Signal::Reload,
+            _ => Signal::Stop,
+        }))
     }
 }
 
@@ -113,6 +115,7 @@ mod tests {
         assert_eq!(s.next().unwrap(), None);
         drop(s);
         // unblocked again
+        // SAFETY: a sigset_t is plain data, written by pthread_sigmask below.
         let mut old: libc::sigset_t = unsafe { std::mem::zeroed() };
         // SAFETY: `old` is written by the call; no new mask is set.
         assert_eq!(unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, std::ptr::null(), &mut old) }, 0);

@@ -122,10 +122,12 @@ mod tests {
         assert_eq!(s.to_string(), "exit status: 7");
         assert!(wait(spawn(&["true"]).unwrap()).success());
         // the agent's environment is inherited; SIGPIPE is at its default in the child
-        let ignored = |status: &str| {
-            let hex = status.lines().find_map(|l| l.strip_prefix("SigIgn:")).unwrap().trim();
-            u64::from_str_radix(hex, 16).unwrap() & 1 << (libc::SIGPIPE - 1) != 0
+        // whether signal `sig` is in the mask `field` (SigIgn:, SigBlk:) of a /proc status text
+        let in_mask = |status: &str, field: &str, sig: libc::c_int| {
+            let hex = status.lines().find_map(|l| l.strip_prefix(field)).unwrap().trim();
+            u64::from_str_radix(hex, 16).unwrap() & 1 << (sig - 1) != 0
         };
+        let ignored = |status: &str| in_mask(status, "SigIgn:", libc::SIGPIPE);
         assert!(ignored(&std::fs::read_to_string("/proc/self/status").unwrap()), "Rust programs ignore SIGPIPE");
         let (name, value) = std::env::vars().next().unwrap();
         let script = r#"[ "$(printenv "$0")" = "$1" ] || exit 2; cat /proc/$$/status"#;
@@ -136,16 +138,12 @@ mod tests {
         // the loop's blocked signals (its signalfd) are not the child's. The child execs cat,
         // which reads its own mask: a shell that waits for a child blocks every signal for an
         // instant itself (dash's waitproc), so its own status would not tell.
-        let blocked = |status: &str| {
-            let hex = status.lines().find_map(|l| l.strip_prefix("SigBlk:")).unwrap().trim();
-            u64::from_str_radix(hex, 16).unwrap()
-        };
+        let hup_blocked = |status: &str| in_mask(status, "SigBlk:", libc::SIGHUP);
         let signals = crate::signals::Signals::new().unwrap();
-        let hup = 1 << (libc::SIGHUP - 1);
-        assert_ne!(blocked(&std::fs::read_to_string("/proc/thread-self/status").unwrap()) & hup, 0);
+        assert!(hup_blocked(&std::fs::read_to_string("/proc/thread-self/status").unwrap()));
         let own = r#"exec cat /proc/self/status > "$0""#;
         assert_eq!(wait(spawn(&["sh", "-c", own, &out.to_string_lossy()]).unwrap()), Status::Exited(0));
-        assert_eq!(blocked(&std::fs::read_to_string(&out).unwrap()) & hup, 0);
+        assert!(!hup_blocked(&std::fs::read_to_string(&out).unwrap()));
         drop(signals);
         let _ = std::fs::remove_file(&out);
         let s = wait(spawn(&["sh", "-c", "kill -9 $$"]).unwrap());
