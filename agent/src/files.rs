@@ -19,7 +19,7 @@ pub fn write_atomic(path: &Path, data: &[u8], scratch: &mut Vec<u8>) -> io::Resu
         return Ok(false);
     }
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path.file_name().ok_or_else(|| io::Error::other("no file name"))?;
+    let name = path.file_name().ok_or(io::ErrorKind::InvalidInput)?;
     // A fixed name: a temp file left by a crash is simply overwritten by the next write.
     let tmp = dir.join(format!(".{}.tmp", name.to_string_lossy()));
     let result = (|| {

@@ -14,7 +14,6 @@ use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use apwatch_core::escape::IwEscaped;
 use apwatch_core::hostapd::{self, Message, Reply, Request, Status};
 use rustix::event::{poll, PollFd, PollFlags};
 
@@ -62,6 +61,8 @@ pub enum Open {
     Stale,
     /// A socket answered ATTACH with something else than OK (or not in time).
     Refused(Vec<u8>),
+    /// No socket can be made for this name: the reason (a bad name, a path over 108 bytes).
+    Unusable(&'static str),
 }
 
 /// What a request got.
@@ -125,19 +126,13 @@ impl Client {
     /// `timeout` for its OK.
     pub fn open(dirs: &Dirs, ifname: &str, timeout: Duration) -> io::Result<Open> {
         if ifname.is_empty() || ifname.contains('/') || ifname.starts_with('.') {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!("bad interface name \"{}\"", IwEscaped(ifname.as_bytes())),
-            ));
+            return Ok(Open::Unusable("not a name for a socket"));
         }
         let own = dirs.own.join(format!("{OWN_PREFIX}{ifname}-{}", std::process::id()));
         let ctrl = dirs.ctrl.join(ifname);
         for p in [&own, &ctrl] {
             if p.as_os_str().len() >= SUN_PATH_MAX {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidInput,
-                    format!("socket path too long: {}", p.display()),
-                ));
+                return Ok(Open::Unusable("socket path too long"));
             }
         }
         make_own_dir(&dirs.own)?;
@@ -602,8 +597,11 @@ mod tests {
         assert!(matches!(Client::open(&t.dirs, "wlan9", TIMEOUT).unwrap(), Open::Stale));
         // neither leaves a socket of ours behind
         assert_eq!(std::fs::read_dir(&t.dirs.own).unwrap().count(), 0);
-        assert!(Client::open(&t.dirs, "../x", TIMEOUT).is_err());
-        assert!(Client::open(&t.dirs, "", TIMEOUT).is_err());
+        for bad in ["../x", "", ".x"] {
+            assert!(matches!(Client::open(&t.dirs, bad, TIMEOUT).unwrap(), Open::Unusable("not a name for a socket")));
+        }
+        let long = "w".repeat(SUN_PATH_MAX);
+        assert!(matches!(Client::open(&t.dirs, &long, TIMEOUT).unwrap(), Open::Unusable("socket path too long")));
     }
 
     #[test]

@@ -134,6 +134,10 @@ impl Witness {
                     debug!("{name}: hostapd answered ATTACH with \"{}\"", IwEscaped(&r));
                     "the hostapd control socket refused ATTACH"
                 }
+                Ok(Open::Unusable(why)) => {
+                    debug!("{name}: hostapd: {why}");
+                    "the hostapd control socket cannot be used"
+                }
                 Err(e) => {
                     debug!("{name}: hostapd: {e}");
                     "the hostapd control socket cannot be used"
