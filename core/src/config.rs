@@ -339,6 +339,8 @@ struct RuleDraft {
     vlan: Option<u16>,
 }
 
+/// Out of line: the one place a located error is built (size: not once per check).
+#[inline(never)]
 fn make_error(section: &heapless::String<48>, line: u32, option: &[u8], kind: ErrorKind, value: &[u8]) -> ConfigError {
     ConfigError {
         line,
@@ -478,8 +480,9 @@ impl Parser {
         Ok(())
     }
 
-    fn main_option(&mut self, line: u32, name: &[u8], v: &[u8], is_list: bool) -> Result<(), ConfigError> {
-        let bad = |what| self.error(line, name, ErrorKind::BadValue(what), v);
+    /// One option of the `apwatch` section; the caller locates what is wrong.
+    fn main_option(&mut self, name: &[u8], v: &[u8], is_list: bool) -> Result<(), ErrorKind> {
+        let bad = ErrorKind::BadValue;
         const MAIN: [&[u8]; 10] = [
             b"enabled",
             b"log_level",
@@ -493,15 +496,15 @@ impl Parser {
             b"hostapd_ctrl_dir",
         ];
         if !MAIN.contains(&name) {
-            return Err(self.error(line, name, ErrorKind::UnknownOption, &[]));
+            return Err(ErrorKind::UnknownOption);
         }
         if is_list != (name == b"dnsmasq_restart") {
-            return Err(self.error(line, name, ErrorKind::WrongStatement, v));
+            return Err(ErrorKind::WrongStatement);
         }
         match name {
-            b"enabled" => self.config.main.enabled = parse_bool(v).ok_or_else(|| bad("0 or 1"))?,
-            b"led_active_low" => self.config.main.led_active_low = parse_bool(v).ok_or_else(|| bad("0 or 1"))?,
-            b"rtnl_fallback" => self.config.main.rtnl_fallback = parse_bool(v).ok_or_else(|| bad("0 or 1"))?,
+            b"enabled" => self.config.main.enabled = parse_bool(v).ok_or(bad("0 or 1"))?,
+            b"led_active_low" => self.config.main.led_active_low = parse_bool(v).ok_or(bad("0 or 1"))?,
+            b"rtnl_fallback" => self.config.main.rtnl_fallback = parse_bool(v).ok_or(bad("0 or 1"))?,
             b"log_level" => {
                 self.config.main.log_level = match v {
                     b"error" => LogLevel::Error,
@@ -519,35 +522,34 @@ impl Parser {
                     _ => return Err(bad("auto, ubus or rtnl")),
                 }
             }
-            b"dnsmasq_dir" => {
-                self.config.main.dnsmasq_dir = parse_abs_path(v).ok_or_else(|| bad("an absolute path"))?
-            }
-            b"state_file" => self.config.main.state_file = parse_abs_path(v).ok_or_else(|| bad("an absolute path"))?,
+            b"dnsmasq_dir" => self.config.main.dnsmasq_dir = parse_abs_path(v).ok_or(bad("an absolute path"))?,
+            b"state_file" => self.config.main.state_file = parse_abs_path(v).ok_or(bad("an absolute path"))?,
             b"hostapd_ctrl_dir" => {
-                self.config.main.hostapd_ctrl_dir = parse_abs_path(v).ok_or_else(|| bad("an absolute path"))?
+                self.config.main.hostapd_ctrl_dir = parse_abs_path(v).ok_or(bad("an absolute path"))?
             }
             b"led" => {
                 let ok = !v.is_empty() && !v.contains(&b'/') && v != b"." && v != b"..";
-                let led = text_of(v).filter(|_| ok).ok_or_else(|| bad("an LED name or gpiochipN:LINE"))?;
+                let led = text_of(v).filter(|_| ok).ok_or(bad("an LED name or gpiochipN:LINE"))?;
                 self.config.main.led = Some(led);
             }
             _ => {
                 let ok = !v.is_empty() && !v.contains(&0);
-                let arg = text_of(v).filter(|_| ok).ok_or_else(|| bad("a program path or an argument"))?;
+                let arg = text_of(v).filter(|_| ok).ok_or(bad("a program path or an argument"))?;
                 if !self.restart_set {
                     // the first list entry replaces the default command
                     self.config.main.dnsmasq_restart.clear();
                     self.restart_set = true;
                 }
                 if self.config.main.dnsmasq_restart.push(arg).is_err() {
-                    return Err(self.error(line, name, ErrorKind::TooMany, v));
+                    return Err(ErrorKind::TooMany);
                 }
             }
         }
         Ok(())
     }
 
-    fn rule_option(&mut self, line: u32, name: &[u8], v: &[u8], is_list: bool) -> Result<(), ConfigError> {
+    /// One option of a `rule` section; the caller locates what is wrong.
+    fn rule_option(&mut self, name: &[u8], v: &[u8], is_list: bool) -> Result<(), ErrorKind> {
         const RULE: [&[u8]; 12] = [
             b"ssid",
             b"ssid_hex",
@@ -563,16 +565,13 @@ impl Parser {
             b"vlan",
         ];
         if !RULE.contains(&name) {
-            return Err(self.error(line, name, ErrorKind::UnknownOption, &[]));
+            return Err(ErrorKind::UnknownOption);
         }
         if is_list {
-            return Err(self.error(line, name, ErrorKind::WrongStatement, v));
+            return Err(ErrorKind::WrongStatement);
         }
-        let label = self.section_label.clone();
-        let bad = |what| make_error(&label, line, name, ErrorKind::BadValue(what), v);
-        let Some(d) = self.draft.as_mut() else {
-            return Err(self.error(line, name, ErrorKind::OutsideSection, v));
-        };
+        let bad = ErrorKind::BadValue;
+        let Some(d) = self.draft.as_mut() else { return Err(ErrorKind::OutsideSection) };
         match name {
             b"ssid" | b"ssid_hex" => {
                 let ssid = if name == b"ssid" {
@@ -583,14 +582,13 @@ impl Parser {
                 d.ssid_both |= d.ssid.is_some();
                 d.ssid = Some(ssid);
             }
-            b"bridge" => d.bridge = Some(parse_ifname(v).ok_or_else(|| bad("an interface name of 1-15 characters"))?),
-            b"ifname" => d.ifname = Some(parse_ifname(v).ok_or_else(|| bad("an interface name of 1-15 characters"))?),
+            b"bridge" => d.bridge = Some(parse_ifname(v).ok_or(bad("an interface name of 1-15 characters"))?),
+            b"ifname" => d.ifname = Some(parse_ifname(v).ok_or(bad("an interface name of 1-15 characters"))?),
             b"network" => {
-                d.network =
-                    Some(text_of(v).filter(|_| is_name(v)).ok_or_else(|| bad("a network name (letters, digits, _)"))?)
+                d.network = Some(text_of(v).filter(|_| is_name(v)).ok_or(bad("a network name (letters, digits, _)"))?)
             }
-            b"dhcp_start" => d.start = Some(parse_u32(v).ok_or_else(|| bad("a number"))?),
-            b"dhcp_limit" => d.limit = Some(parse_u32(v).filter(|&n| n > 0).ok_or_else(|| bad("a number above 0"))?),
+            b"dhcp_start" => d.start = Some(parse_u32(v).ok_or(bad("a number"))?),
+            b"dhcp_limit" => d.limit = Some(parse_u32(v).filter(|&n| n > 0).ok_or(bad("a number above 0"))?),
             b"dhcp_range" => {
                 let mut parts = v.split(|&c| c == b',');
                 let (a, b) = (parts.next().and_then(parse_ipv4), parts.next().and_then(parse_ipv4));
@@ -600,23 +598,23 @@ impl Parser {
                 }
             }
             b"leasetime" => {
-                d.leasetime = Some(parse_leasetime(v).ok_or_else(|| bad("a time like 12h, 30m, 3600 or infinite"))?)
+                d.leasetime = Some(parse_leasetime(v).ok_or(bad("a time like 12h, 30m, 3600 or infinite"))?)
             }
             b"netmask" => {
                 let m = parse_ipv4(v).filter(|m| {
                     let bits = u32::from(*m);
                     bits.leading_ones() + bits.trailing_zeros() == 32
                 });
-                d.netmask = Some(m.ok_or_else(|| bad("a netmask like 255.255.255.0"))?);
+                d.netmask = Some(m.ok_or(bad("a netmask like 255.255.255.0"))?);
             }
             b"vlan" => {
                 let id = parse_u32(v).filter(|_| v.iter().all(u8::is_ascii_digit));
                 let id = id.and_then(|n| u16::try_from(n).ok()).filter(|&n| crate::brvlan::is_valid_vid(n));
-                d.vlan = Some(id.ok_or_else(|| bad("a VLAN id 1-4094"))?);
+                d.vlan = Some(id.ok_or(bad("a VLAN id 1-4094"))?);
             }
             _ => {
                 let n = v.strip_prefix(b"phy").and_then(parse_u32);
-                d.phy = Some(n.ok_or_else(|| bad("a radio name like phy0"))?);
+                d.phy = Some(n.ok_or(bad("a radio name like phy0"))?);
             }
         }
         Ok(())
@@ -628,7 +626,7 @@ impl Parser {
         if d.ssid_both {
             return Err(err(b"ssid", ErrorKind::Conflict("ssid and ssid_hex")));
         }
-        let ssid = d.ssid.clone().ok_or_else(|| err(b"ssid", ErrorKind::Missing("ssid or ssid_hex")))?;
+        let Some(ssid) = d.ssid else { return Err(err(b"ssid", ErrorKind::Missing("ssid or ssid_hex"))) };
         if d.vlan.is_some() && d.bridge.is_none() && d.network.is_none() {
             return Err(err(b"vlan", ErrorKind::Missing("bridge or network (the VLAN-filtering bridge of the VLAN)")));
         }
@@ -652,7 +650,7 @@ impl Parser {
         let dhcp = match range {
             Some(range) => Some(Dhcp {
                 range,
-                leasetime: d.leasetime.clone().unwrap_or_else(|| heapless::String::try_from("12h").unwrap_or_default()),
+                leasetime: d.leasetime.unwrap_or_else(|| heapless::String::try_from("12h").unwrap_or_default()),
                 netmask: d.netmask,
             }),
             None if d.leasetime.is_some() || d.netmask.is_some() => {
@@ -663,18 +661,18 @@ impl Parser {
             }
             None => None,
         };
+        let line = d.line;
         let rule = Rule {
-            name: d.name.clone(),
+            name: d.name,
             ssid,
-            bridge: d.bridge.clone(),
-            network: d.network.clone(),
+            bridge: d.bridge,
+            network: d.network,
             dhcp,
             phy: d.phy,
-            ifname: d.ifname.clone(),
+            ifname: d.ifname,
             vlan: d.vlan,
-            line: d.line,
+            line,
         };
-        let line = d.line;
         self.config.rules.push(rule).map_err(|_| self.error(line, b"", ErrorKind::TooMany, &[]))
     }
 }
@@ -703,10 +701,15 @@ pub fn parse(text: &[u8]) -> Result<Config, ConfigError> {
                 let is_list = matches!(line.statement, Statement::List { .. });
                 let name = p.value(n, b"", name)?;
                 let value = p.value(n, &name, value)?;
-                match p.section {
-                    Section::None => return Err(p.error(n, &name, ErrorKind::OutsideSection, &value)),
-                    Section::Main => p.main_option(n, &name, &value, is_list)?,
-                    Section::Rule => p.rule_option(n, &name, &value, is_list)?,
+                let done = match p.section {
+                    Section::None => Err(ErrorKind::OutsideSection),
+                    Section::Main => p.main_option(&name, &value, is_list),
+                    Section::Rule => p.rule_option(&name, &value, is_list),
+                };
+                if let Err(kind) = done {
+                    // the value is shown with what is wrong with it, not with an unknown name
+                    let shown: &[u8] = if kind == ErrorKind::UnknownOption { &[] } else { &value };
+                    return Err(p.error(n, &name, kind, shown));
                 }
             }
         }
