@@ -10,64 +10,95 @@ use apwatch_core::policy::{Iface, VlanDevice};
 use crate::kernel::LinkInfo;
 
 /// A small map keyed by ifindex, kept sorted: a router has tens of links, and a `BTreeMap` per
-/// value type would cost flash for nothing.
+/// value type would cost flash for nothing. The keys are a vector of their own, so the search,
+/// and the bookkeeping of inserts and removals, is one copy of code for every value type.
 #[derive(Clone, Debug)]
-pub struct IdMap<V>(Vec<(u32, V)>);
+pub struct IdMap<V> {
+    keys: Vec<u32>,
+    vals: Vec<V>,
+}
 
 impl<V> Default for IdMap<V> {
     fn default() -> Self {
-        IdMap(Vec::new())
+        IdMap { keys: Vec::new(), vals: Vec::new() }
+    }
+}
+
+/// Where `k` is in `keys` (`Ok`), or where it would go (`Err`).
+fn find(keys: &[u32], k: u32) -> Result<usize, usize> {
+    keys.binary_search(&k)
+}
+
+/// Removes every key `keep` refuses from `keys`, and the value at the same place (`drop_at`).
+fn retain_keys(keys: &mut Vec<u32>, keep: &mut dyn FnMut(&u32) -> bool, drop_at: &mut dyn FnMut(usize)) {
+    let mut i = 0;
+    while let Some(k) = keys.get(i) {
+        if keep(k) {
+            i += 1;
+        } else {
+            keys.remove(i);
+            drop_at(i);
+        }
     }
 }
 
 impl<V> IdMap<V> {
-    fn pos(&self, k: u32) -> Result<usize, usize> {
-        self.0.binary_search_by_key(&k, |(id, _)| *id)
-    }
     pub fn get(&self, k: &u32) -> Option<&V> {
-        self.pos(*k).ok().and_then(|i| self.0.get(i)).map(|(_, v)| v)
+        find(&self.keys, *k).ok().and_then(|i| self.vals.get(i))
     }
     pub fn get_mut(&mut self, k: &u32) -> Option<&mut V> {
-        self.pos(*k).ok().and_then(|i| self.0.get_mut(i)).map(|(_, v)| v)
+        find(&self.keys, *k).ok().and_then(|i| self.vals.get_mut(i))
     }
     pub fn contains_key(&self, k: &u32) -> bool {
-        self.pos(*k).is_ok()
+        find(&self.keys, *k).is_ok()
     }
     pub fn insert(&mut self, k: u32, v: V) {
-        match self.pos(k) {
+        match find(&self.keys, k) {
             Ok(i) => {
-                if let Some(slot) = self.0.get_mut(i) {
-                    slot.1 = v;
+                if let Some(slot) = self.vals.get_mut(i) {
+                    *slot = v;
                 }
             }
-            Err(i) => self.0.insert(i, (k, v)),
+            Err(i) => {
+                self.keys.insert(i, k);
+                self.vals.insert(i, v);
+            }
         }
     }
     pub fn remove(&mut self, k: &u32) {
-        if let Ok(i) = self.pos(*k) {
-            self.0.remove(i);
+        if let Ok(i) = find(&self.keys, *k) {
+            self.keys.remove(i);
+            self.vals.remove(i);
         }
     }
     pub fn values(&self) -> impl Iterator<Item = &V> {
-        self.0.iter().map(|(_, v)| v)
+        self.vals.iter()
     }
     pub fn retain(&mut self, mut keep: impl FnMut(&u32) -> bool) {
-        self.0.retain(|(k, _)| keep(k));
+        let vals = &mut self.vals;
+        retain_keys(&mut self.keys, &mut keep, &mut |i| {
+            vals.remove(i);
+        });
     }
     pub fn iter(&self) -> impl Iterator<Item = (u32, &V)> {
-        self.0.iter().map(|(k, v)| (*k, v))
+        self.keys.iter().copied().zip(self.vals.iter())
     }
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.keys.len()
     }
 }
 
+/// A key given twice keeps its first value (a dump lists each ifindex once).
 impl<V> FromIterator<(u32, V)> for IdMap<V> {
     fn from_iter<I: IntoIterator<Item = (u32, V)>>(iter: I) -> Self {
-        let mut v: Vec<(u32, V)> = iter.into_iter().collect();
-        v.sort_by_key(|(k, _)| *k);
-        v.dedup_by_key(|(k, _)| *k);
-        IdMap(v)
+        let mut m = IdMap::default();
+        for (k, v) in iter {
+            if let Err(i) = find(&m.keys, k) {
+                m.keys.insert(i, k);
+                m.vals.insert(i, v);
+            }
+        }
+        m
     }
 }
 
@@ -153,6 +184,26 @@ impl View {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_map_stays_sorted_and_keys_keep_their_values() {
+        let mut m: IdMap<&str> = [(7, "g"), (2, "b"), (7, "second g"), (5, "e")].into_iter().collect();
+        assert_eq!(m.iter().collect::<Vec<_>>(), [(2, &"b"), (5, &"e"), (7, &"g")]);
+        m.insert(3, "c");
+        m.insert(5, "E");
+        assert_eq!(m.get(&5), Some(&"E"));
+        assert_eq!(m.get(&4), None);
+        *m.get_mut(&2).unwrap() = "B";
+        m.remove(&7);
+        m.remove(&8);
+        assert_eq!(m.iter().collect::<Vec<_>>(), [(2, &"B"), (3, &"c"), (5, &"E")]);
+        m.retain(|k| *k != 3);
+        assert_eq!(m.values().copied().collect::<Vec<_>>(), ["B", "E"]);
+        assert!(m.contains_key(&5) && !m.contains_key(&3));
+        assert_eq!(m.len(), 2);
+        m.retain(|_| false);
+        assert_eq!(m.len(), 0);
+    }
 
     #[test]
     fn only_a_single_pvid_untagged_vlan_is_sole() {
