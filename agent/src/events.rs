@@ -116,6 +116,7 @@ impl Events {
     }
 
     /// Test-only: a tiny buffer makes ENOBUFS happen on purpose.
+    #[cfg(feature = "test-hooks")]
     pub fn force_rcvbuf(&mut self, n: usize) -> io::Result<()> {
         self.rtnl.set_rcvbuf(n)?;
         if let Some(g) = self.genl.as_mut() {

@@ -172,7 +172,9 @@ pub struct Kernel {
     nl80211: Option<Nl80211>,
     /// Where wireless interfaces are read from instead of nl80211, test-only (APWATCH_TEST_WIFI):
     /// `IFNAME IFTYPE SSID_HEX|-` lines naming links, so the network-namespace tests can stand
-    /// dummy links in for AP netdevs. Never set in production; read only here.
+    /// dummy links in for AP netdevs. Never set in production; read only here, and only in a
+    /// build with the `test-hooks` feature (the router builds leave it out).
+    #[cfg(feature = "test-hooks")]
     test_wifi: Option<PathBuf>,
     seq: u32,
     req: Vec<u8>,
@@ -189,8 +191,16 @@ impl Kernel {
             set_timeout(g)?;
         }
         let seq = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(1, |d| d.as_secs() as u32);
-        let test_wifi = std::env::var_os("APWATCH_TEST_WIFI").map(PathBuf::from);
-        Ok(Kernel { rtnl, genl, nl80211: None, test_wifi, seq, req: vec![0; 512], buf: vec![0; 64 * 1024] })
+        Ok(Kernel {
+            rtnl,
+            genl,
+            nl80211: None,
+            #[cfg(feature = "test-hooks")]
+            test_wifi: std::env::var_os("APWATCH_TEST_WIFI").map(PathBuf::from),
+            seq,
+            req: vec![0; 512],
+            buf: vec![0; 64 * 1024],
+        })
     }
 
     fn next_seq(&mut self) -> u32 {
@@ -285,14 +295,22 @@ impl Kernel {
 
     /// Whether wireless interfaces can be asked about (nl80211, or the test file).
     pub fn has_wifi(&self) -> bool {
-        self.nl80211.is_some() || self.test_wifi.is_some()
+        self.nl80211.is_some() || self.test_wifi().is_some()
+    }
+
+    /// The test file of wireless interfaces (APWATCH_TEST_WIFI), in a build with test hooks.
+    fn test_wifi(&self) -> Option<PathBuf> {
+        #[cfg(feature = "test-hooks")]
+        return self.test_wifi.clone();
+        #[cfg(not(feature = "test-hooks"))]
+        None
     }
 
     /// Whether a link event of a link not known as wireless may still concern a wireless netdev.
     /// With nl80211 no: a new wireless netdev announces itself on the "config" group first. The
     /// test file names links that nl80211 never reports, so there every link may be one.
     pub fn unknown_links_may_be_wireless(&self) -> bool {
-        self.test_wifi.is_some()
+        self.test_wifi().is_some()
     }
 
     /// Test-only: `IFNAME IFTYPE SSID_HEX|-` lines, names resolved to links.
@@ -346,7 +364,7 @@ impl Kernel {
 
     /// Every wireless interface.
     pub fn dump_interfaces(&mut self) -> Result<Vec<Iface>> {
-        if let Some(p) = self.test_wifi.clone() {
+        if let Some(p) = self.test_wifi() {
             return self.test_file_interfaces(&p);
         }
         let family = self.family()?;
@@ -365,7 +383,7 @@ impl Kernel {
 
     /// One interface; `None` when it no longer exists or is not wireless.
     pub fn get_interface(&mut self, ifindex: u32) -> Result<Option<Iface>> {
-        if let Some(p) = self.test_wifi.clone() {
+        if let Some(p) = self.test_wifi() {
             return Ok(self.test_file_interfaces(&p)?.into_iter().find(|w| w.ifindex == ifindex));
         }
         let family = self.family()?;

@@ -91,7 +91,9 @@ impl Agent {
             ));
         }
         let mut kernel = Kernel::open()?;
+        #[cfg_attr(not(feature = "test-hooks"), allow(unused_mut))]
         let mut events = Events::open(&mut kernel)?;
+        #[cfg(feature = "test-hooks")]
         if let Some(n) = std::env::var("APWATCH_TEST_RCVBUF").ok().and_then(|v| v.parse::<usize>().ok()) {
             events.force_rcvbuf(n)?;
         }
