@@ -1,6 +1,7 @@
 //! `apwatch monitor`: prints nl80211 (mlme, config) and rtnetlink link events as they come, one
 //! per line, START_AP decoded with its SSID — what `iw event` shows as "unknown event 15".
 
+use std::fmt;
 use std::io::Write;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -16,6 +17,52 @@ use crate::json::{Object, Value};
 use crate::kernel::{Kernel, ORDER};
 use crate::socket::{Protocol, Received, Socket};
 use crate::Exit;
+
+/// A text line's field: the value, or `-` when there is none.
+struct Or<T>(Option<T>);
+
+impl<T: fmt::Display> fmt::Display for Or<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.0 {
+            Some(v) => v.fmt(f),
+            None => f.write_str("-"),
+        }
+    }
+}
+
+/// ` NAME=VALUE` when there is a value, nothing when there is none.
+struct Opt<T>(&'static str, Option<T>);
+
+impl<T: fmt::Display> fmt::Display for Opt<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.1 {
+            Some(v) => write!(f, " {}={v}", self.0),
+            None => Ok(()),
+        }
+    }
+}
+
+/// A wdev id as `iw` prints it: `0x1`.
+struct WdevId(u64);
+
+impl fmt::Display for WdevId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:#x}", self.0)
+    }
+}
+
+/// A MAC address, `02:00:00:00:01:00`.
+struct Mac<'a>(&'a [u8]);
+
+impl fmt::Display for Mac<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, b) in self.0.iter().enumerate() {
+            let sep = if i == 0 { "" } else { ":" };
+            write!(f, "{sep}{b:02x}")?;
+        }
+        Ok(())
+    }
+}
 
 /// Since the epoch (JSON: seconds with microseconds, see [`Value::Seconds`]).
 fn time() -> Value {
@@ -49,9 +96,9 @@ fn iface_line(name: &str, i: &Interface<'_>, json: bool) -> String {
     }
     format!(
         "nl80211 {name} ifindex={} ifname={} iftype={}{ssid}",
-        i.ifindex.map_or("-".into(), |v| v.to_string()),
-        i.ifname.map_or("-".into(), |n| IwEscaped(n).to_string()),
-        i.iftype.map_or("-", |t| t.name()),
+        Or(i.ifindex),
+        Or(i.ifname.map(IwEscaped)),
+        Or(i.iftype.map(|t| t.name())),
     )
 }
 
@@ -71,18 +118,17 @@ fn nl80211_line(ev: &Event<'_>, json: bool) -> String {
             format!(
                 "nl80211 {} wiphy={} ifindex={} wdev={}{ssid}{}",
                 ev.name(),
-                e.wiphy.map_or("-".into(), |v| v.to_string()),
+                Or(e.wiphy),
                 e.ifindex,
-                e.wdev.map_or("-".into(), |v| format!("{v:#x}")),
-                e.link_id.map_or(String::new(), |l| format!(" link_id={l}")),
+                Or(e.wdev.map(WdevId)),
+                Opt("link_id", e.link_id),
             )
         }
         Event::NewInterface(i) | Event::SetInterface(i) | Event::DelInterface(i) => iface_line(ev.name(), i, json),
         Event::NewStation(s) | Event::DelStation(s) => {
-            let mac =
-                s.mac.map(|m| m.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":")).unwrap_or_default();
+            let mac = Mac(s.mac.as_ref().map_or(&[][..], |m| &m[..]));
             if json {
-                return base().num("ifindex", s.ifindex).str("mac", mac.as_bytes()).finish();
+                return base().num("ifindex", s.ifindex).str("mac", mac.to_string().as_bytes()).finish();
             }
             format!("nl80211 {} ifindex={} mac={mac}", ev.name(), s.ifindex)
         }
@@ -90,13 +136,13 @@ fn nl80211_line(ev: &Event<'_>, json: bool) -> String {
             if json {
                 return base().num("ifindex", c.ifindex).opt_num("freq", c.freq).opt_num("link_id", c.link_id).finish();
             }
-            format!("nl80211 {} ifindex={} freq={}", ev.name(), c.ifindex, c.freq.map_or("-".into(), |f| f.to_string()))
+            format!("nl80211 {} ifindex={} freq={}", ev.name(), c.ifindex, Or(c.freq))
         }
         Event::Unknown { cmd, ifindex } => {
             if json {
                 return base().num("cmd", *cmd).opt_num("ifindex", *ifindex).finish();
             }
-            format!("nl80211 cmd {cmd} ifindex={}", ifindex.map_or("-".into(), |v| v.to_string()))
+            format!("nl80211 cmd {cmd} ifindex={}", Or(*ifindex))
         }
     }
 }
@@ -134,9 +180,9 @@ fn link_line(kind: u16, m: &Message<'_>, l: &Link<'_>, json: bool) -> String {
         l.ifindex,
         if l.is_up() { "up" } else { "down" },
         if l.has_carrier() { " carrier" } else { "" },
-        l.master().map_or(String::new(), |m| format!(" master={m}")),
+        Opt("master", l.master()),
         if l.family == rtnl::af::BRIDGE { " (bridge port)" } else { "" },
-        pvid.map_or(String::new(), |v| format!(" pvid={v}")),
+        Opt("pvid", pvid),
     )
 }
 
@@ -216,5 +262,55 @@ pub fn monitor(json: bool) -> Exit {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    macro_rules! frame {
+        ($file:literal) => {
+            include_bytes!(concat!("../../tests/data/frames/", $file)).as_slice()
+        };
+    }
+
+    /// The text line `monitor` prints for each message of a recorded frame.
+    fn lines(proto: Protocol, frame: &[u8]) -> Vec<String> {
+        Messages::new(frame, ORDER).flatten().filter_map(|m| describe(proto, Some(35), &m, false)).collect()
+    }
+
+    #[test]
+    fn text_lines_of_recorded_events() {
+        let g = Protocol::Generic;
+        let r = Protocol::Route;
+        let got = [
+            lines(g, frame!("start-ap-foo-005.bin")),
+            lines(g, frame!("ssid-nonutf8-004.bin")),
+            lines(g, frame!("station-009.bin")),
+            lines(g, frame!("start-ap-foo-001.bin")),
+            lines(g, frame!("two-bss-017.bin")),
+            lines(g, frame!("two-bss-020.bin")),
+            lines(r, frame!("start-ap-foo-006.bin")),
+            lines(r, frame!("bridge-dhcp-013.bin")),
+            lines(r, frame!("bridge-dhcp-011.bin")),
+        ]
+        .concat();
+        assert_eq!(
+            got,
+            [
+                "nl80211 start_ap wiphy=0 ifindex=2 wdev=0x1 ssid=\"foo\"",
+                "nl80211 start_ap wiphy=0 ifindex=2 wdev=0x1 ssid=\"f\\xffo\\x80\"",
+                "nl80211 new_station ifindex=2 mac=02:00:00:00:01:00",
+                "nl80211 set_interface ifindex=2 ifname=wlan0 iftype=AP",
+                "nl80211 del_interface ifindex=6 ifname=wlan0-1 iftype=AP",
+                "nl80211 cmd 36 ifindex=-",
+                "rtnl newlink wlan0 ifindex=2 up carrier",
+                "rtnl newlink wlan0 ifindex=2 up carrier master=7",
+                "rtnl newlink wlan0 ifindex=2 up carrier master=7 (bridge port) pvid=1",
+            ]
+        );
+        assert_eq!(Mac(&[]).to_string(), "");
+        assert_eq!(Opt("pvid", None::<u16>).to_string(), "");
     }
 }
