@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use apwatch_core::config::Config;
-use apwatch_core::escape::{Hex, IwEscaped};
+use apwatch_core::escape::IwEscaped;
 use apwatch_core::policy::{Action, Plan, Problem, Target};
 use apwatch_core::Ssid;
 
@@ -118,8 +118,7 @@ impl Effects {
             .str("action", action.as_bytes())
             .str("ifname", ap.ifname.as_bytes())
             .str("phy", ap.wiphy.map(|p| format!("phy{p}")).unwrap_or_default().as_bytes())
-            .str("ssid", IwEscaped(ssid).to_string().as_bytes())
-            .str("ssid_hex", Hex(ssid).to_string().as_bytes());
+            .ssid(ssid);
         if let Some(r) = ap.rule.and_then(|i| cfg.rules.get(i)) {
             o = o.str("rule", r.name.as_bytes());
         }

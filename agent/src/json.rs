@@ -149,6 +149,16 @@ impl Object {
         self.field(k, Value::Str(v.to_vec()))
     }
 
+    /// A string field of anything displayable, formatted straight into the field.
+    pub fn text(self, k: &'static str, v: &dyn std::fmt::Display) -> Self {
+        self.field(k, Value::Str(v.to_string().into_bytes()))
+    }
+
+    /// An SSID's two fields: `ssid`, escaped as `iw` prints it, and `ssid_hex`, its bytes.
+    pub fn ssid(self, ssid: &[u8]) -> Self {
+        self.text("ssid", &apwatch_core::escape::IwEscaped(ssid)).text("ssid_hex", &apwatch_core::escape::Hex(ssid))
+    }
+
     /// A number field.
     pub fn num(self, k: &'static str, v: impl Into<u64>) -> Self {
         self.field(k, Value::Num(v.into()))

@@ -6,7 +6,7 @@ use std::io::Write;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use apwatch_core::brvlan::{BridgePort, VlanRange};
-use apwatch_core::escape::{Hex, IwEscaped};
+use apwatch_core::escape::IwEscaped;
 use apwatch_core::genl::GenlMessage;
 use apwatch_core::netlink::{Message, MessageKind, Messages};
 use apwatch_core::nl80211::{Event, Interface};
@@ -71,10 +71,7 @@ fn time() -> Value {
 
 fn ssid_fields(o: Object, ssid: Option<&[u8]>) -> (Object, String) {
     match ssid {
-        Some(s) => {
-            let text = IwEscaped(s).to_string();
-            (o.str("ssid", text.as_bytes()).str("ssid_hex", Hex(s).to_string().as_bytes()), format!(" ssid=\"{text}\""))
-        }
+        Some(s) => (o.ssid(s), format!(" ssid=\"{}\"", IwEscaped(s))),
         None => (o, String::new()),
     }
 }
@@ -128,7 +125,7 @@ fn nl80211_line(ev: &Event<'_>, json: bool) -> String {
         Event::NewStation(s) | Event::DelStation(s) => {
             let mac = Mac(s.mac.as_ref().map_or(&[][..], |m| &m[..]));
             if json {
-                return base().num("ifindex", s.ifindex).str("mac", mac.to_string().as_bytes()).finish();
+                return base().num("ifindex", s.ifindex).text("mac", &mac).finish();
             }
             format!("nl80211 {} ifindex={} mac={mac}", ev.name(), s.ifindex)
         }

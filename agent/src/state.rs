@@ -4,7 +4,7 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use apwatch_core::config::Config;
-use apwatch_core::escape::{Hex, IwEscaped};
+use apwatch_core::escape::Hex;
 use apwatch_core::policy::{Backend, Plan};
 use apwatch_core::Ssid;
 
@@ -182,8 +182,7 @@ impl Entry {
             .str("phy", self.phy.as_bytes())
             .str("ifname", self.ifname.as_bytes())
             .num("ifindex", self.ifindex)
-            .str("ssid", IwEscaped(&self.ssid).to_string().as_bytes())
-            .str("ssid_hex", Hex(&self.ssid).to_string().as_bytes());
+            .ssid(&self.ssid);
         let o = if self.rule.is_empty() { o } else { o.str("rule", self.rule.as_bytes()) };
         let o = if self.bridge.is_empty() { o } else { o.str("bridge", self.bridge.as_bytes()) };
         let o = if self.master.is_empty() { o } else { o.str("master", self.master.as_bytes()) };
