@@ -40,6 +40,18 @@ pub fn write(l: LogLevel, args: std::fmt::Arguments<'_>) {
     let _ = std::io::stderr().write_all(line.as_bytes());
 }
 
+/// [`write`] when `l` is enabled: warnings and errors are checked here, in one place, not at
+/// each call site. They are rarely off, and their arguments are references (nothing that would
+/// allocate), so building them for a line that is not written costs nothing worth the check.
+#[doc(hidden)]
+pub fn write_enabled(l: LogLevel, args: std::fmt::Arguments<'_>) {
+    if enabled(l) {
+        write(l, args);
+    }
+}
+
+/// info and debug lines are checked at the call site: a disabled line evaluates nothing (the
+/// event path's debug lines format values, `agent/tests/event_alloc.rs`).
 macro_rules! log_at {
     ($l:expr, $($arg:tt)*) => {
         if $crate::log::enabled($l) {
@@ -47,8 +59,8 @@ macro_rules! log_at {
         }
     };
 }
-macro_rules! error { ($($arg:tt)*) => { log_at!(apwatch_core::config::LogLevel::Error, $($arg)*) }; }
-macro_rules! warn { ($($arg:tt)*) => { log_at!(apwatch_core::config::LogLevel::Warn, $($arg)*) }; }
+macro_rules! error { ($($arg:tt)*) => { $crate::log::write_enabled(apwatch_core::config::LogLevel::Error, format_args!($($arg)*)) }; }
+macro_rules! warn { ($($arg:tt)*) => { $crate::log::write_enabled(apwatch_core::config::LogLevel::Warn, format_args!($($arg)*)) }; }
 macro_rules! info { ($($arg:tt)*) => { log_at!(apwatch_core::config::LogLevel::Info, $($arg)*) }; }
 macro_rules! debug { ($($arg:tt)*) => { log_at!(apwatch_core::config::LogLevel::Debug, $($arg)*) }; }
 
