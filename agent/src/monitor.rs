@@ -18,10 +18,17 @@ use crate::kernel::{Kernel, ORDER};
 use crate::socket::{Protocol, Received, Socket};
 use crate::Exit;
 
-/// A text line's field: the value, or `-` when there is none.
-struct Or<T>(Option<T>);
+/// A text line's field: the value, or `-` when there is none (one copy of code for every
+/// value type: `Or::of`).
+struct Or<'a>(Option<&'a dyn fmt::Display>);
 
-impl<T: fmt::Display> fmt::Display for Or<T> {
+impl<'a> Or<'a> {
+    fn of<T: fmt::Display>(v: &'a Option<T>) -> Self {
+        Or(v.as_ref().map(|v| v as &dyn fmt::Display))
+    }
+}
+
+impl fmt::Display for Or<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.0 {
             Some(v) => v.fmt(f),
@@ -31,9 +38,15 @@ impl<T: fmt::Display> fmt::Display for Or<T> {
 }
 
 /// ` NAME=VALUE` when there is a value, nothing when there is none.
-struct Opt<T>(&'static str, Option<T>);
+struct Opt<'a>(&'static str, Option<&'a dyn fmt::Display>);
 
-impl<T: fmt::Display> fmt::Display for Opt<T> {
+impl<'a> Opt<'a> {
+    fn of<T: fmt::Display>(name: &'static str, v: &'a Option<T>) -> Self {
+        Opt(name, v.as_ref().map(|v| v as &dyn fmt::Display))
+    }
+}
+
+impl fmt::Display for Opt<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.1 {
             Some(v) => write!(f, " {}={v}", self.0),
@@ -93,9 +106,9 @@ fn iface_line(name: &str, i: &Interface<'_>, json: bool) -> String {
     }
     format!(
         "nl80211 {name} ifindex={} ifname={} iftype={}{ssid}",
-        Or(i.ifindex),
-        Or(i.ifname.map(IwEscaped)),
-        Or(i.iftype.map(|t| t.name())),
+        Or::of(&i.ifindex),
+        Or::of(&i.ifname.map(IwEscaped)),
+        Or::of(&i.iftype.map(|t| t.name())),
     )
 }
 
@@ -115,10 +128,10 @@ fn nl80211_line(ev: &Event<'_>, json: bool) -> String {
             format!(
                 "nl80211 {} wiphy={} ifindex={} wdev={}{ssid}{}",
                 ev.name(),
-                Or(e.wiphy),
+                Or::of(&e.wiphy),
                 e.ifindex,
-                Or(e.wdev.map(WdevId)),
-                Opt("link_id", e.link_id),
+                Or::of(&e.wdev.map(WdevId)),
+                Opt::of("link_id", &e.link_id),
             )
         }
         Event::NewInterface(i) | Event::SetInterface(i) | Event::DelInterface(i) => iface_line(ev.name(), i, json),
@@ -133,13 +146,13 @@ fn nl80211_line(ev: &Event<'_>, json: bool) -> String {
             if json {
                 return base().num("ifindex", c.ifindex).opt_num("freq", c.freq).opt_num("link_id", c.link_id).finish();
             }
-            format!("nl80211 {} ifindex={} freq={}", ev.name(), c.ifindex, Or(c.freq))
+            format!("nl80211 {} ifindex={} freq={}", ev.name(), c.ifindex, Or::of(&c.freq))
         }
         Event::Unknown { cmd, ifindex } => {
             if json {
                 return base().num("cmd", *cmd).opt_num("ifindex", *ifindex).finish();
             }
-            format!("nl80211 cmd {cmd} ifindex={}", Or(*ifindex))
+            format!("nl80211 cmd {cmd} ifindex={}", Or::of(ifindex))
         }
     }
 }
@@ -177,9 +190,9 @@ fn link_line(kind: u16, m: &Message<'_>, l: &Link<'_>, json: bool) -> String {
         l.ifindex,
         if l.is_up() { "up" } else { "down" },
         if l.has_carrier() { " carrier" } else { "" },
-        Opt("master", l.master()),
+        Opt::of("master", &l.master()),
         if l.family == rtnl::af::BRIDGE { " (bridge port)" } else { "" },
-        Opt("pvid", pvid),
+        Opt::of("pvid", &pvid),
     )
 }
 
@@ -308,6 +321,6 @@ mod tests {
             ]
         );
         assert_eq!(Mac(&[]).to_string(), "");
-        assert_eq!(Opt("pvid", None::<u16>).to_string(), "");
+        assert_eq!(Opt::of("pvid", &None::<u16>).to_string(), "");
     }
 }
