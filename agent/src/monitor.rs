@@ -2,7 +2,6 @@
 //! per line, START_AP decoded with its SSID — what `iw event` shows as "unknown event 15".
 
 use std::fmt;
-use std::io::Write;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use apwatch_core::brvlan::{BridgePort, VlanRange};
@@ -212,6 +211,20 @@ fn describe(proto: Protocol, family: Option<u16>, m: &Message<'_>, json: bool) -
     }
 }
 
+/// Writes to stdout at once, unbuffered: each event is a line as it comes. False when stdout is
+/// gone (`monitor | head` exited).
+fn put(mut rest: &[u8]) -> bool {
+    while !rest.is_empty() {
+        match rustix::io::write(rustix::stdio::stdout(), rest) {
+            Ok(0) => return false,
+            Ok(n) => rest = rest.get(n..).unwrap_or_default(),
+            Err(rustix::io::Errno::INTR) => {}
+            Err(_) => return false,
+        }
+    }
+    true
+}
+
 pub fn monitor(json: bool) -> Exit {
     let setup = || -> std::io::Result<(Option<(Socket, u16)>, Socket)> {
         let rtnl_sock = Socket::open(Protocol::Route, 0, true)?;
@@ -234,7 +247,6 @@ pub fn monitor(json: bool) -> Exit {
     };
     let family = genl.as_ref().map(|(_, f)| *f);
     let mut buf = vec![0u8; 64 * 1024];
-    let stdout = std::io::stdout();
     loop {
         let mut fds = vec![PollFd::new(&rtnl_sock, PollFlags::IN)];
         if let Some((g, _)) = &genl {
@@ -253,10 +265,10 @@ pub fn monitor(json: bool) -> Exit {
             loop {
                 match sock.recv(&mut buf, true) {
                     Ok(Received::Data(n)) => {
-                        let mut out = stdout.lock();
                         for m in Messages::new(buf.get(..n).unwrap_or_default(), ORDER).flatten() {
-                            if let Some(line) = describe(proto, family, &m, json) {
-                                if writeln!(out, "{line}").and_then(|_| out.flush()).is_err() {
+                            if let Some(mut line) = describe(proto, family, &m, json) {
+                                line.push('\n');
+                                if !put(line.as_bytes()) {
                                     return Exit::Ok; // stdout closed (| head)
                                 }
                             }
