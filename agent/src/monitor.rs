@@ -297,9 +297,11 @@ mod tests {
         };
     }
 
-    /// The text line `monitor` prints for each message of a recorded frame.
+    /// The text line `monitor` prints for each message of a recorded frame (recorded on x86:
+    /// little-endian, whatever this machine's order is).
     fn lines(proto: Protocol, frame: &[u8]) -> Vec<String> {
-        Messages::new(frame, ORDER).flatten().filter_map(|m| describe(proto, Some(35), &m, false)).collect()
+        let le = apwatch_core::endian::ByteOrder::Little;
+        Messages::new(frame, le).flatten().filter_map(|m| describe(proto, Some(35), &m, false)).collect()
     }
 
     #[test]
