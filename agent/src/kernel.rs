@@ -5,7 +5,7 @@
 use std::fmt;
 use std::io;
 use std::net::Ipv4Addr;
-use std::path::PathBuf;
+use std::path::Path;
 use std::time::Duration;
 
 use apwatch_core::brvlan::{self, BridgePort, VlanRange};
@@ -175,7 +175,7 @@ pub struct Kernel {
     /// dummy links in for AP netdevs. Never set in production; read only here, and only in a
     /// build with the `test-hooks` feature (the router builds leave it out).
     #[cfg(feature = "test-hooks")]
-    test_wifi: Option<PathBuf>,
+    test_wifi: Option<std::path::PathBuf>,
     seq: u32,
     req: Vec<u8>,
     buf: Vec<u8>,
@@ -196,7 +196,7 @@ impl Kernel {
             genl,
             nl80211: None,
             #[cfg(feature = "test-hooks")]
-            test_wifi: std::env::var_os("APWATCH_TEST_WIFI").map(PathBuf::from),
+            test_wifi: std::env::var_os("APWATCH_TEST_WIFI").map(std::path::PathBuf::from),
             seq,
             req: vec![0; 512],
             buf: vec![0; 64 * 1024],
@@ -299,9 +299,9 @@ impl Kernel {
     }
 
     /// The test file of wireless interfaces (APWATCH_TEST_WIFI), in a build with test hooks.
-    fn test_wifi(&self) -> Option<PathBuf> {
+    fn test_wifi(&self) -> Option<&Path> {
         #[cfg(feature = "test-hooks")]
-        return self.test_wifi.clone();
+        return self.test_wifi.as_deref();
         #[cfg(not(feature = "test-hooks"))]
         None
     }
@@ -364,7 +364,7 @@ impl Kernel {
 
     /// Every wireless interface.
     pub fn dump_interfaces(&mut self) -> Result<Vec<Iface>> {
-        if let Some(p) = self.test_wifi() {
+        if let Some(p) = self.test_wifi().map(Path::to_path_buf) {
             return self.test_file_interfaces(&p);
         }
         let family = self.family()?;
@@ -383,7 +383,7 @@ impl Kernel {
 
     /// One interface; `None` when it no longer exists or is not wireless.
     pub fn get_interface(&mut self, ifindex: u32) -> Result<Option<Iface>> {
-        if let Some(p) = self.test_wifi() {
+        if let Some(p) = self.test_wifi().map(Path::to_path_buf) {
             return Ok(self.test_file_interfaces(&p)?.into_iter().find(|w| w.ifindex == ifindex));
         }
         let family = self.family()?;
