@@ -7,6 +7,8 @@
 #![allow(clippy::new_without_default, clippy::len_without_is_empty)]
 
 #[macro_use]
+pub mod out;
+#[macro_use]
 pub mod log;
 pub mod apply;
 pub mod bridge;

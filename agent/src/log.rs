@@ -28,7 +28,6 @@ pub fn enabled(l: LogLevel) -> bool {
 
 #[doc(hidden)]
 pub fn write(l: LogLevel, args: std::fmt::Arguments<'_>) {
-    use std::io::Write;
     let tag = match l {
         LogLevel::Error => "error",
         LogLevel::Warn => "warn",
@@ -36,8 +35,7 @@ pub fn write(l: LogLevel, args: std::fmt::Arguments<'_>) {
         LogLevel::Debug => "debug",
     };
     // one write per line, so lines from one process never interleave
-    let line = format!("{tag}: {args}\n");
-    let _ = std::io::stderr().write_all(line.as_bytes());
+    errln!("{tag}: {args}");
 }
 
 /// [`write`] when `l` is enabled: info lines, warnings and errors are checked here, in one place,

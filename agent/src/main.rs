@@ -6,7 +6,7 @@
 
 use std::process::ExitCode;
 
-use apwatch::{config_file, monitor, radios, run, state, Exit};
+use apwatch::{config_file, errln, monitor, out, outln, radios, run, state, Exit};
 
 use apwatch_core::config::BackendOption;
 use apwatch_core::escape::IwEscaped;
@@ -170,19 +170,19 @@ fn check_config(path: &str) -> Exit {
                 b => cfg.check_backend(b.resolve(false)),
             };
             if let Err(e) = checked {
-                eprintln!("{}", e.in_file(path));
+                errln!("{}", e.in_file(path));
                 return Exit::Config;
             }
-            println!("{path}: ok, {} rule(s)", cfg.rules.len());
+            outln!("{path}: ok, {} rule(s)", cfg.rules.len());
             for r in cfg.rules.iter() {
                 let Some(v) = r.vlan else { continue };
                 let dhcp = if r.dhcp.is_some() { "DHCP on" } else { "no DHCP; the VLAN device would be" };
                 match (&r.bridge, &r.network) {
-                    (Some(b), _) => println!(
+                    (Some(b), _) => outln!(
                         "rule {}: VLAN {v} on {b} (vlan_filtering needed); {dhcp} the VLAN {v} device of {b} (e.g. {b}.{v})",
                         r.name
                     ),
-                    (None, Some(n)) => println!(
+                    (None, Some(n)) => outln!(
                         "rule {}: VLAN {v} on network {n}'s bridge (vlan_filtering needed); {dhcp} netifd's l3_device of {n}",
                         r.name
                     ),
@@ -192,7 +192,7 @@ fn check_config(path: &str) -> Exit {
             Exit::Ok
         }
         Err(e) => {
-            eprintln!("{e}");
+            errln!("{e}");
             Exit::Config
         }
     }
@@ -203,30 +203,30 @@ fn status(config: &str, json_out: bool) -> Exit {
         Ok(c) => c.main.state_file.to_string(),
         Err(config_file::LoadError::Io(..)) => apwatch_core::config::Main::default().state_file.to_string(),
         Err(e) => {
-            eprintln!("{e}");
+            errln!("{e}");
             return Exit::Config;
         }
     };
     let text = match std::fs::read_to_string(&state_file) {
         Ok(t) => t,
         Err(e) => {
-            eprintln!("apwatch is not running? {state_file}: {e}");
+            errln!("apwatch is not running? {state_file}: {e}");
             return Exit::Runtime;
         }
     };
     let Some((pid, counters, aps)) = state::parse(&text) else {
-        eprintln!("{state_file}: not an apwatch state file");
+        errln!("{state_file}: not an apwatch state file");
         return Exit::Runtime;
     };
     let alive = pid != 0 && std::path::Path::new(&format!("/proc/{pid}")).exists();
     if json_out {
-        println!("{}", state::json(pid, alive, counters, &aps, &radios()).finish());
+        outln!("{}", state::json(pid, alive, counters, &aps, &radios()).finish());
         return Exit::Ok;
     }
     if !alive {
-        println!("apwatch (pid {pid}) is not running; last known state:");
+        outln!("apwatch (pid {pid}) is not running; last known state:");
     }
-    println!("PHY    IFNAME       SSID                               RULE         BRIDGE          SINCE");
+    outln!("PHY    IFNAME       SSID                               RULE         BRIDGE          SINCE");
     let now = state::now_secs();
     for a in &aps {
         let since = if a.since == 0 { "-".to_owned() } else { format!("{}s ago", now.saturating_sub(a.since)) };
@@ -237,10 +237,10 @@ fn status(config: &str, json_out: bool) -> Exit {
             (b, Some(v)) => format!("{b} vlan {v}"),
             (b, None) => b.to_owned(),
         };
-        println!("{:<6} {:<12} {:<34} {:<12} {:<15} {since}", a.phy, a.ifname, ssid, rule, bridge);
+        outln!("{:<6} {:<12} {:<34} {:<12} {:<15} {since}", a.phy, a.ifname, ssid, rule, bridge);
     }
     for r in radios() {
-        println!("radio {r}");
+        outln!("radio {r}");
     }
     Exit::Ok
 }
@@ -248,15 +248,15 @@ fn status(config: &str, json_out: bool) -> Exit {
 fn main() -> ExitCode {
     let exit = match parse_args(std::env::args_os().skip(1)) {
         Err(e) => {
-            eprintln!("apwatch: {e}\n(see apwatch --help)");
+            errln!("apwatch: {e}\n(see apwatch --help)");
             Exit::Usage
         }
         Ok((_, Command::Help)) => {
-            print!("{HELP}");
+            let _ = out::put(out::To::Out, HELP.as_bytes());
             Exit::Ok
         }
         Ok((_, Command::Version)) => {
-            println!("apwatch {}", env!("CARGO_PKG_VERSION"));
+            outln!("apwatch {}", env!("CARGO_PKG_VERSION"));
             Exit::Ok
         }
         Ok((config, Command::Run)) => run::run(&config),

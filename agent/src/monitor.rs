@@ -211,20 +211,6 @@ fn describe(proto: Protocol, family: Option<u16>, m: &Message<'_>, json: bool) -
     }
 }
 
-/// Writes to stdout at once, unbuffered: each event is a line as it comes. False when stdout is
-/// gone (`monitor | head` exited).
-fn put(mut rest: &[u8]) -> bool {
-    while !rest.is_empty() {
-        match rustix::io::write(rustix::stdio::stdout(), rest) {
-            Ok(0) => return false,
-            Ok(n) => rest = rest.get(n..).unwrap_or_default(),
-            Err(rustix::io::Errno::INTR) => {}
-            Err(_) => return false,
-        }
-    }
-    true
-}
-
 pub fn monitor(json: bool) -> Exit {
     let setup = || -> std::io::Result<(Option<(Socket, u16)>, Socket)> {
         let rtnl_sock = Socket::open(Protocol::Route, 0, true)?;
@@ -232,7 +218,7 @@ pub fn monitor(json: bool) -> Exit {
         let genl = match Kernel::open()?.resolve_nl80211() {
             Ok(n) => Some((n.subscribe()?, n.family)),
             Err(e) => {
-                eprintln!("warn: nl80211 not available ({e}); link events only");
+                errln!("warn: nl80211 not available ({e}); link events only");
                 None
             }
         };
@@ -241,7 +227,7 @@ pub fn monitor(json: bool) -> Exit {
     let (genl, rtnl_sock) = match setup() {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("error: {e}");
+            errln!("error: {e}");
             return Exit::Runtime;
         }
     };
@@ -254,7 +240,7 @@ pub fn monitor(json: bool) -> Exit {
         }
         if let Err(e) = poll(&mut fds, None) {
             if e != rustix::io::Errno::INTR {
-                eprintln!("error: poll: {e}");
+                errln!("error: poll: {e}");
                 return Exit::Runtime;
             }
         }
@@ -268,17 +254,17 @@ pub fn monitor(json: bool) -> Exit {
                         for m in Messages::new(buf.get(..n).unwrap_or_default(), ORDER).flatten() {
                             if let Some(mut line) = describe(proto, family, &m, json) {
                                 line.push('\n');
-                                if !put(line.as_bytes()) {
+                                if !crate::out::put(crate::out::To::Out, line.as_bytes()) {
                                     return Exit::Ok; // stdout closed (| head)
                                 }
                             }
                         }
                     }
-                    Ok(Received::Spoofed(pid)) => eprintln!("warn: ignored a message from user-space port {pid}"),
-                    Ok(Received::Overrun) => eprintln!("warn: ENOBUFS: events were lost"),
+                    Ok(Received::Spoofed(pid)) => errln!("warn: ignored a message from user-space port {pid}"),
+                    Ok(Received::Overrun) => errln!("warn: ENOBUFS: events were lost"),
                     Ok(Received::WouldBlock) => break,
                     Err(e) => {
-                        eprintln!("error: {e}");
+                        errln!("error: {e}");
                         return Exit::Runtime;
                     }
                 }

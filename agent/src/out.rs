@@ -1,0 +1,56 @@
+//! Writing text to stdout and stderr: each line with one write(2) (rustix), so lines from one
+//! process never interleave and a line is out when the call returns. Not through std's
+//! `Stdout`/`Stderr` (a re-entrant lock, a line buffer and the `print!` machinery each), and a
+//! closed stdout (`apwatch status | head -1`) is a failed write, not an abort.
+
+use std::fmt;
+
+/// Where a line goes.
+#[derive(Clone, Copy)]
+pub enum To {
+    Out,
+    Err,
+}
+
+/// Writes all of `bytes`; false when the descriptor is gone (closed pipe, or any other error).
+pub fn put(to: To, mut bytes: &[u8]) -> bool {
+    while !bytes.is_empty() {
+        let written = match to {
+            To::Out => rustix::io::write(rustix::stdio::stdout(), bytes),
+            To::Err => rustix::io::write(rustix::stdio::stderr(), bytes),
+        };
+        match written {
+            Ok(0) => return false,
+            Ok(n) => bytes = bytes.get(n..).unwrap_or_default(),
+            Err(rustix::io::Errno::INTR) => {}
+            Err(_) => return false,
+        }
+    }
+    true
+}
+
+/// `args` and a newline, in one write.
+pub fn line(to: To, args: fmt::Arguments<'_>) -> bool {
+    let mut s = fmt::format(args);
+    s.push('\n');
+    put(to, s.as_bytes())
+}
+
+/// `println!` through [`line`] (a failed write is not an error here: nobody is listening).
+#[macro_export]
+macro_rules! outln { ($($arg:tt)*) => {{ let _ = $crate::out::line($crate::out::To::Out, format_args!($($arg)*)); }}; }
+/// `eprintln!` through [`line`].
+#[macro_export]
+macro_rules! errln { ($($arg:tt)*) => {{ let _ = $crate::out::line($crate::out::To::Err, format_args!($($arg)*)); }}; }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_line_is_written_whole() {
+        // stdout of the test harness is a real descriptor (captured or not): the write succeeds
+        assert!(line(To::Err, format_args!("out.rs test line {}", 1)));
+        assert!(put(To::Err, b""));
+    }
+}
