@@ -9,6 +9,7 @@ use core::net::Ipv4Addr;
 use core::str::FromStr;
 
 use crate::escape::IwEscaped;
+use crate::keyword::lookup;
 use crate::rtnl::IFNAME_MAX;
 use crate::ssid::Ssid;
 use crate::uci::{self, Statement, Statements, Word};
@@ -313,6 +314,38 @@ impl fmt::Display for InFile<'_> {
     }
 }
 
+/// The options of the `apwatch` section.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum MainOption {
+    Enabled,
+    LogLevel,
+    Backend,
+    DnsmasqDir,
+    DnsmasqRestart,
+    StateFile,
+    Led,
+    LedActiveLow,
+    RtnlFallback,
+    HostapdCtrlDir,
+}
+
+/// The options of a `rule` section.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum RuleOption {
+    Ssid,
+    SsidHex,
+    Bridge,
+    Network,
+    DhcpStart,
+    DhcpLimit,
+    DhcpRange,
+    Leasetime,
+    Netmask,
+    Phy,
+    Ifname,
+    Vlan,
+}
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Section {
     None,
@@ -383,11 +416,19 @@ fn parse_ifname(v: &[u8]) -> Option<IfName> {
 }
 
 fn parse_bool(v: &[u8]) -> Option<bool> {
-    match v {
-        b"1" | b"yes" | b"on" | b"true" | b"enabled" => Some(true),
-        b"0" | b"no" | b"off" | b"false" | b"disabled" => Some(false),
-        _ => None,
-    }
+    const BOOLS: [(&[u8], bool); 10] = [
+        (b"1", true),
+        (b"yes", true),
+        (b"on", true),
+        (b"true", true),
+        (b"enabled", true),
+        (b"0", false),
+        (b"no", false),
+        (b"off", false),
+        (b"false", false),
+        (b"disabled", false),
+    ];
+    lookup(&BOOLS, v)
 }
 
 fn parse_u32(v: &[u8]) -> Option<u32> {
@@ -482,65 +523,67 @@ impl Parser {
 
     /// One option of the `apwatch` section; the caller locates what is wrong.
     fn main_option(&mut self, name: &[u8], v: &[u8], is_list: bool) -> Result<(), ErrorKind> {
-        let bad = ErrorKind::BadValue;
-        const MAIN: [&[u8]; 10] = [
-            b"enabled",
-            b"log_level",
-            b"backend",
-            b"dnsmasq_dir",
-            b"dnsmasq_restart",
-            b"state_file",
-            b"led",
-            b"led_active_low",
-            b"rtnl_fallback",
-            b"hostapd_ctrl_dir",
+        use MainOption as O;
+        const MAIN: [(&[u8], MainOption); 10] = [
+            (b"enabled", O::Enabled),
+            (b"log_level", O::LogLevel),
+            (b"backend", O::Backend),
+            (b"dnsmasq_dir", O::DnsmasqDir),
+            (b"dnsmasq_restart", O::DnsmasqRestart),
+            (b"state_file", O::StateFile),
+            (b"led", O::Led),
+            (b"led_active_low", O::LedActiveLow),
+            (b"rtnl_fallback", O::RtnlFallback),
+            (b"hostapd_ctrl_dir", O::HostapdCtrlDir),
         ];
-        if !MAIN.contains(&name) {
-            return Err(ErrorKind::UnknownOption);
-        }
-        if is_list != (name == b"dnsmasq_restart") {
+        const LEVELS: [(&[u8], LogLevel); 5] = [
+            (b"error", LogLevel::Error),
+            (b"warn", LogLevel::Warn),
+            (b"warning", LogLevel::Warn),
+            (b"info", LogLevel::Info),
+            (b"debug", LogLevel::Debug),
+        ];
+        const BACKENDS: [(&[u8], BackendOption); 3] =
+            [(b"auto", BackendOption::Auto), (b"ubus", BackendOption::Ubus), (b"rtnl", BackendOption::Rtnl)];
+        let Some(option) = lookup(&MAIN, name) else { return Err(ErrorKind::UnknownOption) };
+        if is_list != (option == O::DnsmasqRestart) {
             return Err(ErrorKind::WrongStatement);
         }
-        match name {
-            b"enabled" => self.config.main.enabled = parse_bool(v).ok_or(bad("0 or 1"))?,
-            b"led_active_low" => self.config.main.led_active_low = parse_bool(v).ok_or(bad("0 or 1"))?,
-            b"rtnl_fallback" => self.config.main.rtnl_fallback = parse_bool(v).ok_or(bad("0 or 1"))?,
-            b"log_level" => {
-                self.config.main.log_level = match v {
-                    b"error" => LogLevel::Error,
-                    b"warn" | b"warning" => LogLevel::Warn,
-                    b"info" => LogLevel::Info,
-                    b"debug" => LogLevel::Debug,
-                    _ => return Err(bad("error, warn, info or debug")),
-                }
+        let bad = ErrorKind::BadValue;
+        let m = &mut self.config.main;
+        match option {
+            O::Enabled | O::LedActiveLow | O::RtnlFallback => {
+                let b = parse_bool(v).ok_or(bad("0 or 1"))?;
+                *match option {
+                    O::Enabled => &mut m.enabled,
+                    O::LedActiveLow => &mut m.led_active_low,
+                    _ => &mut m.rtnl_fallback,
+                } = b;
             }
-            b"backend" => {
-                self.config.main.backend = match v {
-                    b"auto" => BackendOption::Auto,
-                    b"ubus" => BackendOption::Ubus,
-                    b"rtnl" => BackendOption::Rtnl,
-                    _ => return Err(bad("auto, ubus or rtnl")),
-                }
+            O::LogLevel => m.log_level = lookup(&LEVELS, v).ok_or(bad("error, warn, info or debug"))?,
+            O::Backend => m.backend = lookup(&BACKENDS, v).ok_or(bad("auto, ubus or rtnl"))?,
+            O::DnsmasqDir | O::StateFile | O::HostapdCtrlDir => {
+                let path = parse_abs_path(v).ok_or(bad("an absolute path"))?;
+                *match option {
+                    O::DnsmasqDir => &mut m.dnsmasq_dir,
+                    O::StateFile => &mut m.state_file,
+                    _ => &mut m.hostapd_ctrl_dir,
+                } = path;
             }
-            b"dnsmasq_dir" => self.config.main.dnsmasq_dir = parse_abs_path(v).ok_or(bad("an absolute path"))?,
-            b"state_file" => self.config.main.state_file = parse_abs_path(v).ok_or(bad("an absolute path"))?,
-            b"hostapd_ctrl_dir" => {
-                self.config.main.hostapd_ctrl_dir = parse_abs_path(v).ok_or(bad("an absolute path"))?
-            }
-            b"led" => {
+            O::Led => {
                 let ok = !v.is_empty() && !v.contains(&b'/') && v != b"." && v != b"..";
                 let led = text_of(v).filter(|_| ok).ok_or(bad("an LED name or gpiochipN:LINE"))?;
-                self.config.main.led = Some(led);
+                m.led = Some(led);
             }
-            _ => {
+            O::DnsmasqRestart => {
                 let ok = !v.is_empty() && !v.contains(&0);
                 let arg = text_of(v).filter(|_| ok).ok_or(bad("a program path or an argument"))?;
                 if !self.restart_set {
                     // the first list entry replaces the default command
-                    self.config.main.dnsmasq_restart.clear();
+                    m.dnsmasq_restart.clear();
                     self.restart_set = true;
                 }
-                if self.config.main.dnsmasq_restart.push(arg).is_err() {
+                if m.dnsmasq_restart.push(arg).is_err() {
                     return Err(ErrorKind::TooMany);
                 }
             }
@@ -550,31 +593,30 @@ impl Parser {
 
     /// One option of a `rule` section; the caller locates what is wrong.
     fn rule_option(&mut self, name: &[u8], v: &[u8], is_list: bool) -> Result<(), ErrorKind> {
-        const RULE: [&[u8]; 12] = [
-            b"ssid",
-            b"ssid_hex",
-            b"bridge",
-            b"network",
-            b"dhcp_start",
-            b"dhcp_limit",
-            b"dhcp_range",
-            b"leasetime",
-            b"netmask",
-            b"phy",
-            b"ifname",
-            b"vlan",
+        use RuleOption as O;
+        const RULE: [(&[u8], RuleOption); 12] = [
+            (b"ssid", O::Ssid),
+            (b"ssid_hex", O::SsidHex),
+            (b"bridge", O::Bridge),
+            (b"network", O::Network),
+            (b"dhcp_start", O::DhcpStart),
+            (b"dhcp_limit", O::DhcpLimit),
+            (b"dhcp_range", O::DhcpRange),
+            (b"leasetime", O::Leasetime),
+            (b"netmask", O::Netmask),
+            (b"phy", O::Phy),
+            (b"ifname", O::Ifname),
+            (b"vlan", O::Vlan),
         ];
-        if !RULE.contains(&name) {
-            return Err(ErrorKind::UnknownOption);
-        }
+        let Some(option) = lookup(&RULE, name) else { return Err(ErrorKind::UnknownOption) };
         if is_list {
             return Err(ErrorKind::WrongStatement);
         }
         let bad = ErrorKind::BadValue;
         let Some(d) = self.draft.as_mut() else { return Err(ErrorKind::OutsideSection) };
-        match name {
-            b"ssid" | b"ssid_hex" => {
-                let ssid = if name == b"ssid" {
+        match option {
+            O::Ssid | O::SsidHex => {
+                let ssid = if option == O::Ssid {
                     Ssid::new(v).map_err(|_| bad("an SSID of 1-32 bytes"))?
                 } else {
                     Ssid::from_hex(v).map_err(|_| bad("2-64 hex digits (1-32 bytes)"))?
@@ -582,14 +624,16 @@ impl Parser {
                 d.ssid_both |= d.ssid.is_some();
                 d.ssid = Some(ssid);
             }
-            b"bridge" => d.bridge = Some(parse_ifname(v).ok_or(bad("an interface name of 1-15 characters"))?),
-            b"ifname" => d.ifname = Some(parse_ifname(v).ok_or(bad("an interface name of 1-15 characters"))?),
-            b"network" => {
+            O::Bridge | O::Ifname => {
+                let n = parse_ifname(v).ok_or(bad("an interface name of 1-15 characters"))?;
+                *if option == O::Bridge { &mut d.bridge } else { &mut d.ifname } = Some(n);
+            }
+            O::Network => {
                 d.network = Some(text_of(v).filter(|_| is_name(v)).ok_or(bad("a network name (letters, digits, _)"))?)
             }
-            b"dhcp_start" => d.start = Some(parse_u32(v).ok_or(bad("a number"))?),
-            b"dhcp_limit" => d.limit = Some(parse_u32(v).filter(|&n| n > 0).ok_or(bad("a number above 0"))?),
-            b"dhcp_range" => {
+            O::DhcpStart => d.start = Some(parse_u32(v).ok_or(bad("a number"))?),
+            O::DhcpLimit => d.limit = Some(parse_u32(v).filter(|&n| n > 0).ok_or(bad("a number above 0"))?),
+            O::DhcpRange => {
                 let mut parts = v.split(|&c| c == b',');
                 let (a, b) = (parts.next().and_then(parse_ipv4), parts.next().and_then(parse_ipv4));
                 match (a, b, parts.next()) {
@@ -597,22 +641,22 @@ impl Parser {
                     _ => return Err(bad("FIRST,LAST IPv4 addresses")),
                 }
             }
-            b"leasetime" => {
+            O::Leasetime => {
                 d.leasetime = Some(parse_leasetime(v).ok_or(bad("a time like 12h, 30m, 3600 or infinite"))?)
             }
-            b"netmask" => {
+            O::Netmask => {
                 let m = parse_ipv4(v).filter(|m| {
                     let bits = u32::from(*m);
                     bits.leading_ones() + bits.trailing_zeros() == 32
                 });
                 d.netmask = Some(m.ok_or(bad("a netmask like 255.255.255.0"))?);
             }
-            b"vlan" => {
+            O::Vlan => {
                 let id = parse_u32(v).filter(|_| v.iter().all(u8::is_ascii_digit));
                 let id = id.and_then(|n| u16::try_from(n).ok()).filter(|&n| crate::brvlan::is_valid_vid(n));
                 d.vlan = Some(id.ok_or(bad("a VLAN id 1-4094"))?);
             }
-            _ => {
+            O::Phy => {
                 let n = v.strip_prefix(b"phy").and_then(parse_u32);
                 d.phy = Some(n.ok_or(bad("a radio name like phy0"))?);
             }

@@ -43,6 +43,7 @@ pub mod error;
 pub mod escape;
 pub mod genl;
 pub mod hostapd;
+pub mod keyword;
 pub mod limits;
 pub mod linkinfo;
 pub mod netlink;
