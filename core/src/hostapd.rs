@@ -12,6 +12,7 @@
 
 use core::fmt;
 
+use crate::keyword::lookup;
 use crate::{EncodeError, Error, Ssid};
 
 /// Appends bytes to an output buffer (the control interface is text: no netlink writer here).
@@ -250,21 +251,24 @@ impl<'a> Event<'a> {
 
     /// The typed event.
     pub fn kind(&self) -> EventKind<'a> {
-        let mac = || parse_mac(split_once(self.rest(), b' ').0);
-        match self.name() {
-            b"AP-ENABLED" => EventKind::ApEnabled,
-            b"AP-DISABLED" => EventKind::ApDisabled,
-            b"CTRL-EVENT-TERMINATING" => EventKind::Terminating,
-            b"AP-CSA-FINISHED" => EventKind::CsaFinished,
-            b"AP-STA-CONNECTED" => match mac() {
-                Some(mac) => EventKind::StaConnected { mac },
-                None => EventKind::Unknown(self.name()),
-            },
-            b"AP-STA-DISCONNECTED" => match mac() {
+        // the events without arguments as they are; a station's with its address to parse
+        const KINDS: [(&[u8], Option<EventKind<'static>>); 6] = [
+            (b"AP-ENABLED", Some(EventKind::ApEnabled)),
+            (b"AP-DISABLED", Some(EventKind::ApDisabled)),
+            (b"CTRL-EVENT-TERMINATING", Some(EventKind::Terminating)),
+            (b"AP-CSA-FINISHED", Some(EventKind::CsaFinished)),
+            (b"AP-STA-CONNECTED", None),
+            (b"AP-STA-DISCONNECTED", None),
+        ];
+        let name = self.name();
+        match lookup(&KINDS, name) {
+            Some(Some(kind)) => kind,
+            Some(None) => match parse_mac(split_once(self.rest(), b' ').0) {
+                Some(mac) if name == b"AP-STA-CONNECTED" => EventKind::StaConnected { mac },
                 Some(mac) => EventKind::StaDisconnected { mac },
-                None => EventKind::Unknown(self.name()),
+                None => EventKind::Unknown(name),
             },
-            other => EventKind::Unknown(other),
+            None => EventKind::Unknown(name),
         }
     }
 
@@ -339,17 +343,17 @@ pub enum State<'a> {
 
 impl<'a> State<'a> {
     fn parse(s: &'a [u8]) -> Self {
-        match s {
-            b"UNINITIALIZED" => State::Uninitialized,
-            b"DISABLED" => State::Disabled,
-            b"COUNTRY_UPDATE" => State::CountryUpdate,
-            b"ACS" => State::Acs,
-            b"HT_SCAN" => State::HtScan,
-            b"DFS" => State::Dfs,
-            b"NO_IR" => State::NoIr,
-            b"ENABLED" => State::Enabled,
-            other => State::Unknown(other),
-        }
+        const STATES: [(&[u8], State<'static>); 8] = [
+            (b"UNINITIALIZED", State::Uninitialized),
+            (b"DISABLED", State::Disabled),
+            (b"COUNTRY_UPDATE", State::CountryUpdate),
+            (b"ACS", State::Acs),
+            (b"HT_SCAN", State::HtScan),
+            (b"DFS", State::Dfs),
+            (b"NO_IR", State::NoIr),
+            (b"ENABLED", State::Enabled),
+        ];
+        lookup(&STATES, s).unwrap_or(State::Unknown(s))
     }
 }
 
@@ -778,6 +782,15 @@ mod tests {
             assert_eq!(&buf[..n], bytes);
             assert_eq!(e.buffer_len(), n);
             assert_eq!(e.emit(&mut buf[..n - 1]), Err(EncodeError::BufferTooSmall));
+        }
+        // a station event without a readable address, another name, a known name with a suffix
+        for (text, kind) in [
+            (&b"<3>AP-STA-CONNECTED 02:00:00:00:01"[..], EventKind::Unknown(b"AP-STA-CONNECTED")),
+            (b"<3>AP-STA-DISCONNECTED", EventKind::Unknown(b"AP-STA-DISCONNECTED")),
+            (b"<3>AP-CSA-FINISHED freq=2412", EventKind::CsaFinished),
+            (b"<3>AP-ENABLEDX", EventKind::Unknown(b"AP-ENABLEDX")),
+        ] {
+            assert_eq!(Event::parse(text).unwrap().kind(), kind);
         }
         // hostapd's names end in a space: the name does not include it, the bytes keep it
         let e = Event::parse(EVENTS[0]).unwrap();
