@@ -1,6 +1,7 @@
 //! Applying a plan: the bridge actions as the policy names them, the DHCP drop-ins and their
 //! dnsmasq restart, the state file, the status LED, and one log line per decision.
 
+use crate::errno::Why;
 use std::path::Path;
 
 use apwatch_core::config::Config;
@@ -216,7 +217,7 @@ impl Effects {
             Ok(true) => self.dnsmasq.restart(cfg),
             Ok(false) => {}
             Err(e) => {
-                error!("dnsmasq drop-ins in {}: {e}", cfg.main.dnsmasq_dir);
+                error!("dnsmasq drop-ins in {}: {}", cfg.main.dnsmasq_dir, Why(&e));
                 ok = false;
             }
         }
@@ -225,7 +226,11 @@ impl Effects {
         let path = Path::new(cfg.main.state_file.as_str());
         if let Err(e) = crate::files::write_atomic(path, self.state_text.as_bytes(), &mut self.state_scratch) {
             if self.state_file.hit() {
-                warn!("state file {}: {e} (`apwatch status` cannot see this agent; logged once)", cfg.main.state_file);
+                warn!(
+                    "state file {}: {} (`apwatch status` cannot see this agent; logged once)",
+                    cfg.main.state_file,
+                    Why(&e)
+                );
             }
         }
         let serving = plan.active.iter().any(|a| a.rule.is_some());

@@ -1,5 +1,6 @@
 //! Loading the UCI configuration file; errors name the file, line, section and option.
 
+use crate::errno::Why;
 use std::fmt;
 
 use apwatch_core::config::{self, Config, ConfigError};
@@ -16,7 +17,7 @@ pub enum LoadError {
 impl fmt::Display for LoadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            LoadError::Io(path, e) => write!(f, "{path}: {e}"),
+            LoadError::Io(path, e) => write!(f, "{path}: {}", Why(e)),
             LoadError::Invalid(path, e) => write!(f, "{}", e.in_file(path)),
         }
     }

@@ -2,6 +2,7 @@
 //! atomically, removed when the rule's last AP goes; dnsmasq is restarted only when a file
 //! really changed (it reads dhcp-range only at start).
 
+use crate::errno::Why;
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -138,7 +139,7 @@ impl Dnsmasq {
         let Some(prog) = argv.first() else { return };
         match spawn::spawn(&argv) {
             Ok(c) => self.child = Some(c),
-            Err(e) => error!("dnsmasq restart ({prog}) failed: {e}"),
+            Err(e) => error!("dnsmasq restart ({prog}) failed: {}", Why(&e)),
         }
     }
 
@@ -155,7 +156,7 @@ impl Dnsmasq {
             Ok(None) => return,
             Ok(Some(s)) if s.success() => info!("dnsmasq restarted"),
             Ok(Some(s)) => error!("dnsmasq restart ({prog}) failed: {s}"),
-            Err(e) => error!("dnsmasq restart ({prog}): {e}"),
+            Err(e) => error!("dnsmasq restart ({prog}): {}", Why(&e)),
         }
         self.child = None;
         if std::mem::take(&mut self.again) {

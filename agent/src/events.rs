@@ -1,6 +1,7 @@
 //! Reading events: the nl80211 ("mlme" + "config") and rtnetlink (link, IPv4 address) event
 //! sockets, kernel only. An event is a hint to re-query, never the state itself.
 
+use crate::errno::Why;
 use std::io;
 
 use apwatch_core::escape::IwEscaped;
@@ -110,7 +111,7 @@ impl Events {
                     info!("nl80211 appeared (family {:#x}): joined mlme and config", n.family);
                     self.genl = Some(s);
                 }
-                Err(e) => warn!("nl80211 groups: {e}"),
+                Err(e) => warn!("nl80211 groups: {}", Why(&e)),
             }
         }
     }
@@ -167,7 +168,7 @@ impl Events {
                     woke |= HINT;
                 }
                 Err(e) => {
-                    error!("reading {} events: {e}", name(proto));
+                    error!("reading {} events: {}", name(proto), Why(&e));
                     return woke;
                 }
             }

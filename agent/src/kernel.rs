@@ -2,6 +2,7 @@
 //! dumps, and the rtnetlink changes apwatch makes (set master, create a bridge). Replies are
 //! decoded by apwatch-core into owned records; failures are typed ([`Error`]).
 
+use crate::errno::Why;
 use std::fmt;
 use std::io;
 use std::net::Ipv4Addr;
@@ -57,8 +58,8 @@ impl Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::Io(e) => write!(f, "{e}"),
-            Error::Kernel(e) => write!(f, "{}", io::Error::from_raw_os_error(*e)),
+            Error::Io(e) => write!(f, "{}", Why(e)),
+            Error::Kernel(e) => write!(f, "{}", apwatch_core::errno::Errno(*e)),
             Error::Decode(e) => write!(f, "undecodable reply: {e}"),
             Error::Encode(e) => write!(f, "request: {e}"),
             Error::Timeout => f.write_str("no reply from the kernel (timed out)"),

@@ -14,6 +14,7 @@ pub mod apply;
 pub mod bridge;
 pub mod config_file;
 pub mod dhcp;
+pub mod errno;
 pub mod events;
 pub mod files;
 pub mod hostapd;

@@ -210,7 +210,7 @@ fn status(config: &str, json_out: bool) -> Exit {
     let text = match std::fs::read_to_string(&state_file) {
         Ok(t) => t,
         Err(e) => {
-            errln!("apwatch is not running? {state_file}: {e}");
+            errln!("apwatch is not running? {state_file}: {}", apwatch::errno::Why(&e));
             return Exit::Runtime;
         }
     };

@@ -1,6 +1,7 @@
 //! `apwatch monitor`: prints nl80211 (mlme, config) and rtnetlink link events as they come, one
 //! per line, START_AP decoded with its SSID — what `iw event` shows as "unknown event 15".
 
+use crate::errno::Why;
 use std::fmt;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -227,7 +228,7 @@ pub fn monitor(json: bool) -> Exit {
     let (genl, rtnl_sock) = match setup() {
         Ok(s) => s,
         Err(e) => {
-            errln!("error: {e}");
+            errln!("error: {}", Why(&e));
             return Exit::Runtime;
         }
     };
@@ -240,7 +241,7 @@ pub fn monitor(json: bool) -> Exit {
         }
         if let Err(e) = poll(&mut fds, None) {
             if e != rustix::io::Errno::INTR {
-                errln!("error: poll: {e}");
+                errln!("error: poll: {}", crate::errno::os(e));
                 return Exit::Runtime;
             }
         }
@@ -264,7 +265,7 @@ pub fn monitor(json: bool) -> Exit {
                     Ok(Received::Overrun) => errln!("warn: ENOBUFS: events were lost"),
                     Ok(Received::WouldBlock) => break,
                     Err(e) => {
-                        errln!("error: {e}");
+                        errln!("error: {}", Why(&e));
                         return Exit::Runtime;
                     }
                 }

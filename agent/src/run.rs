@@ -2,6 +2,7 @@
 //! events become hints (events.rs), a finished burst becomes a re-query (observe.rs) and a
 //! reconcile whose plan is carried out (apply.rs); timing.rs holds the burst and retry rules.
 
+use crate::errno::Why;
 use std::time::{Duration, Instant};
 
 use apwatch_core::config::Config;
@@ -74,7 +75,7 @@ pub fn run(cfg_path: &str) -> Exit {
     match Agent::start(cfg, cfg_path.to_owned(), bridges) {
         Ok(mut a) => a.main_loop(),
         Err(e) => {
-            error!("cannot start: {e}");
+            error!("cannot start: {}", Why(&e));
             Exit::Runtime
         }
     }
@@ -135,7 +136,7 @@ impl Agent {
         let signals = match Signals::new() {
             Ok(s) => s,
             Err(e) => {
-                error!("signals: {e}");
+                error!("signals: {}", Why(&e));
                 return Exit::Runtime;
             }
         };
@@ -195,7 +196,7 @@ impl Agent {
                 match poll(&mut fds, timeout.as_ref()) {
                     Ok(_) | Err(rustix::io::Errno::INTR) => {}
                     Err(e) => {
-                        error!("poll: {e}");
+                        error!("poll: {}", crate::errno::os(e));
                         return Exit::Runtime;
                     }
                 }
@@ -208,7 +209,7 @@ impl Agent {
                     Ok(Some(Signal::Reload)) => hup = true,
                     Ok(None) => break,
                     Err(e) => {
-                        error!("signals: {e}");
+                        error!("signals: {}", Why(&e));
                         return Exit::Runtime;
                     }
                 }

@@ -100,7 +100,7 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::NoSocket => f.write_str("no ubus socket"),
-            Error::Io(e) => write!(f, "ubus socket: {e}"),
+            Error::Io(e) => write!(f, "ubus socket: {}", crate::errno::os(*e)),
             Error::Disconnected => f.write_str("ubus connection lost"),
             Error::Timeout => f.write_str("no reply from ubus in time"),
             Error::Status(s) => write!(f, "ubus status {} ({})", s.code(), s.name()),

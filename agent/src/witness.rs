@@ -6,6 +6,7 @@
 //! (hostapd_ubus.rs): its notifications are hints, its `bss_info` speaks for a netdev no
 //! control socket answers for.
 
+use crate::errno::Why;
 use std::os::fd::{AsFd, BorrowedFd};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -59,7 +60,7 @@ impl Witness {
         match hostapd::remove_stale(&own_dir) {
             Ok(0) => {}
             Ok(n) => debug!("hostapd: removed {n} stale socket(s) in {}", own_dir.display()),
-            Err(e) => debug!("hostapd: {}: {e}", own_dir.display()),
+            Err(e) => debug!("hostapd: {}: {}", own_dir.display(), Why(&e)),
         }
         Witness {
             dirs: Dirs { ctrl: ctrl_dir, own: own_dir },
@@ -139,7 +140,7 @@ impl Witness {
                     "the hostapd control socket cannot be used"
                 }
                 Err(e) => {
-                    debug!("{name}: hostapd: {e}");
+                    debug!("{name}: hostapd: {}", Why(&e));
                     "the hostapd control socket cannot be used"
                 }
             };

@@ -156,9 +156,9 @@ impl fmt::Display for Error {
                 write!(f, "led {led}: no 'timer' trigger in {} (kernel module ledtrig-timer)", path.display())
             }
             #[cfg(feature = "linux")]
-            Error::Gpio { led, op, source } => write!(f, "led {led}: {op}: {source}"),
+            Error::Gpio { led, op, source } => write!(f, "led {led}: {op}: {}", Reason(source)),
             #[cfg(feature = "linux")]
-            Error::Io { subject, path, source } => write!(f, "{subject}: {}: {source}", path.display()),
+            Error::Io { subject, path, source } => write!(f, "{subject}: {}: {}", path.display(), Reason(source)),
             #[cfg(feature = "linux")]
             Error::BadValue { subject, path, value } => {
                 write!(f, "{subject}: {}: unexpected \"", path.display())?;
@@ -171,6 +171,24 @@ impl fmt::Display for Error {
                 }
                 f.write_char('"')
             }
+        }
+    }
+}
+
+/// An I/O error's reason as std words an errno ("No such device (os error 19)", by
+/// apwatch-core's table, not the libc's), else the board's own two kinds (a missing file, text
+/// that is not UTF-8).
+#[cfg(feature = "linux")]
+struct Reason<'a>(&'a io::Error);
+
+#[cfg(feature = "linux")]
+impl fmt::Display for Reason<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.0.raw_os_error(), self.0.kind()) {
+            (Some(n), _) => write!(f, "{}", apwatch_core::errno::Errno(n)),
+            (None, io::ErrorKind::NotFound) => f.write_str("not found"),
+            (None, io::ErrorKind::InvalidData) => f.write_str("not UTF-8 text"),
+            (None, _) => f.write_str("I/O error"),
         }
     }
 }

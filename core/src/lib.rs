@@ -39,6 +39,7 @@ pub mod config;
 pub mod ctrl;
 pub mod dnsmasq;
 pub mod endian;
+pub mod errno;
 pub mod error;
 pub mod escape;
 pub mod genl;
