@@ -123,7 +123,7 @@ impl ClassLed {
     fn read(&self, attr: &str) -> Result<String, Error> {
         let path = self.dir.join(attr);
         match fs::read_to_string(&path) {
-            Ok(text) => Ok(text.trim().to_owned()),
+            Ok(text) => Ok(text.trim_ascii().to_owned()),
             Err(e) => Err(self.io_error(path, e)),
         }
     }
