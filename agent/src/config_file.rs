@@ -25,6 +25,6 @@ impl fmt::Display for LoadError {
 
 /// Reads and checks `path`.
 pub fn load(path: &str) -> Result<Config, LoadError> {
-    let text = std::fs::read(path).map_err(|e| LoadError::Io(path.to_owned(), e))?;
+    let text = crate::files::read(std::path::Path::new(path)).map_err(|e| LoadError::Io(path.to_owned(), e))?;
     config::parse(&text).map_err(|e| LoadError::Invalid(path.to_owned(), Box::new(e)))
 }

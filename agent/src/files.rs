@@ -2,7 +2,7 @@
 //! fsync the directory. A crash leaves the old file or the new one, never a torn one.
 
 use std::fs::{self, File};
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::path::Path;
 
 /// Writes `data` to `path` atomically. Returns false when the file already held exactly `data`
@@ -10,11 +10,8 @@ use std::path::Path;
 /// write that changes nothing allocates nothing once `scratch` has grown to the file's size.
 pub fn write_atomic(path: &Path, data: &[u8], scratch: &mut Vec<u8>) -> io::Result<bool> {
     scratch.clear();
-    let same = File::open(path).and_then(|mut f| {
-        use std::io::Read;
-        // one byte more than `data`: a longer file is not the same
-        Read::by_ref(&mut f).take(data.len() as u64 + 1).read_to_end(scratch)
-    });
+    // one byte more than `data`: a longer file is not the same
+    let same = File::open(path).and_then(|mut f| read_at_most(&mut f, scratch, data.len() + 1));
     if same.is_ok() && scratch.as_slice() == data {
         return Ok(false);
     }
@@ -33,6 +30,38 @@ pub fn write_atomic(path: &Path, data: &[u8], scratch: &mut Vec<u8>) -> io::Resu
         let _ = fs::remove_file(&tmp);
     }
     result.map(|_| true)
+}
+
+/// Reads all of `path` (the config, the state file).
+pub fn read(path: &Path) -> io::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    read_at_most(&mut File::open(path)?, &mut out, usize::MAX)?;
+    Ok(out)
+}
+
+/// Appends what `f` holds, up to `limit` bytes, to `out` with plain read(2)s of at most 4 KiB
+/// (files here are small: std's `read_to_end`, with its size probing, is not linked for them).
+/// Within `out`'s capacity nothing is allocated.
+fn read_at_most(f: &mut File, out: &mut Vec<u8>, limit: usize) -> io::Result<()> {
+    loop {
+        let start = out.len();
+        let want = limit.saturating_sub(start).min(4096);
+        if want == 0 {
+            return Ok(());
+        }
+        out.resize(start + want, 0);
+        let got = f.read(out.get_mut(start..).unwrap_or_default());
+        match got {
+            Ok(n) => out.truncate(start + n),
+            Err(_) => out.truncate(start),
+        }
+        match got {
+            Ok(0) => return Ok(()),
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 /// Removes the temp file a crash may have left beside `path` (at start-up only: a running

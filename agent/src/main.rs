@@ -207,7 +207,9 @@ fn status(config: &str, json_out: bool) -> Exit {
             return Exit::Config;
         }
     };
-    let text = match std::fs::read_to_string(&state_file) {
+    let read = apwatch::files::read(std::path::Path::new(&state_file));
+    let read = read.and_then(|b| String::from_utf8(b).map_err(|_| std::io::ErrorKind::InvalidData.into()));
+    let text = match read {
         Ok(t) => t,
         Err(e) => {
             errln!("apwatch is not running? {state_file}: {}", apwatch::errno::Why(&e));

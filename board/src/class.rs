@@ -1,7 +1,7 @@
 //! An LED-class LED, `/sys/class/leds/<name>`: off, on, or blinking by the kernel `timer` trigger.
 //! Owns the writes to its sysfs attributes; the kernel blinks it, so nothing needs a tick.
 
-use std::fs::{self, OpenOptions};
+use std::fs::OpenOptions;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
@@ -122,7 +122,7 @@ impl ClassLed {
 
     fn read(&self, attr: &str) -> Result<String, Error> {
         let path = self.dir.join(attr);
-        match fs::read_to_string(&path) {
+        match crate::sysfs::read_text(&path) {
             Ok(text) => Ok(text.trim_ascii().to_owned()),
             Err(e) => Err(self.io_error(path, e)),
         }
@@ -300,7 +300,7 @@ mod test {
     #[test]
     fn missing_attribute_is_not_found() {
         let tree = led_tree("green:wlan", "1\n", TRIGGERS);
-        fs::remove_file(tree.path().join("class/leds/green:wlan/delay_off")).unwrap();
+        std::fs::remove_file(tree.path().join("class/leds/green:wlan/delay_off")).unwrap();
         let mut led = ClassLed::open(tree.path(), name("green:wlan")).unwrap();
         let err = led.set(LedState::Blinking).unwrap_err();
         assert!(matches!(&err, Error::NotFound { path, .. } if path.ends_with("delay_off")), "{err:?}");

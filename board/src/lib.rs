@@ -37,6 +37,8 @@ mod class;
 mod gpio;
 #[cfg(feature = "linux")]
 mod radio;
+#[cfg(feature = "linux")]
+mod sysfs;
 #[cfg(all(test, feature = "linux"))]
 mod testutil;
 

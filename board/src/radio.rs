@@ -186,7 +186,7 @@ impl<'a> IntoIterator for &'a RadioMap {
 
 /// A sysfs attribute, trimmed; `None` if it does not exist.
 fn read_attr(path: &Path, subject: impl Fn() -> Subject) -> Result<Option<String>, Error> {
-    match fs::read_to_string(path) {
+    match crate::sysfs::read_text(path) {
         Ok(text) => Ok(Some(text.trim_ascii().to_owned())),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
         Err(source) => Err(Error::Io { subject: subject(), path: path.to_owned(), source }),
