@@ -72,7 +72,8 @@ impl Bridges {
     /// Picks the backend; `auto` means ubus when ubusd is there.
     pub fn new(b: BackendOption) -> Bridges {
         let explicit = std::env::var_os(ubus::SOCKET_ENV).map(std::path::PathBuf::from);
-        let ubus_present = explicit.is_some() || ubus::SOCKET_PATHS.iter().any(|p| std::path::Path::new(p).exists());
+        let ubus_present =
+            explicit.is_some() || ubus::SOCKET_PATHS.iter().any(|p| crate::files::exists(std::path::Path::new(p)));
         match b.resolve(ubus_present) {
             Backend::Rtnl => Bridges::Rtnl,
             Backend::Ubus => Bridges::Ubus(Box::new(Netifd::new(explicit.as_deref()))),

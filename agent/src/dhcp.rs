@@ -87,8 +87,8 @@ impl Dnsmasq {
             };
             match wanted {
                 Some(iface) => {
-                    if !dir.exists() {
-                        std::fs::create_dir_all(dir)?;
+                    if !crate::files::exists(dir) {
+                        crate::files::create_dir_all(dir, 0o755)?;
                     }
                     if files::write_atomic(p, self.text.as_bytes(), &mut self.scratch)? {
                         info!("rule {}: DHCP on {iface} ({})", rule.name, p.display());

@@ -32,6 +32,28 @@ pub fn write_atomic(path: &Path, data: &[u8], scratch: &mut Vec<u8>) -> io::Resu
     result.map(|_| true)
 }
 
+/// Whether `path` names something (links followed), as `Path::exists` says, by one access(2)
+/// instead of a stat (std's stat wrapper and the libc's `fstatat` are then not linked).
+pub fn exists(path: &Path) -> bool {
+    rustix::fs::access(path, rustix::fs::Access::EXISTS).is_ok()
+}
+
+/// Makes `dir` and whatever of its parents is missing (`mode`, less the umask), as `mkdir -p`: one mkdir(2)
+/// per component, an existing one passed over. Not std's `create_dir_all`, which stats each.
+pub fn create_dir_all(dir: &Path, mode: u32) -> io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let bytes = dir.as_os_str().as_bytes();
+    let ends = bytes.iter().enumerate().filter(|&(i, &b)| b == b'/' && i > 0).map(|(i, _)| i);
+    for end in ends.chain(std::iter::once(bytes.len())) {
+        let part = Path::new(std::ffi::OsStr::from_bytes(bytes.get(..end).unwrap_or_default()));
+        match rustix::fs::mkdir(part, rustix::fs::Mode::from_raw_mode(mode)) {
+            Ok(()) | Err(rustix::io::Errno::EXIST) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}
+
 /// Reads all of `path` (the config, the state file).
 pub fn read(path: &Path) -> io::Result<Vec<u8>> {
     let mut out = Vec::new();
@@ -108,6 +130,24 @@ mod tests {
         assert_eq!(fs::read_dir(&dir).unwrap().count(), 1, "no temp file left behind");
         assert!(remove(&p).unwrap());
         assert!(!remove(&p).unwrap());
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn reads_and_makes_directories() {
+        let dir = std::env::temp_dir().join(format!("apwatch-files-dirs-{}", std::process::id()));
+        let deep = dir.join("a/b/c");
+        create_dir_all(&deep, 0o755).unwrap();
+        create_dir_all(&deep, 0o755).unwrap(); // already there: nothing to do
+        assert!(exists(&deep) && deep.is_dir());
+        let p = deep.join("f");
+        let big: Vec<u8> = (0..10_000u32).map(|i| i as u8).collect();
+        fs::write(&p, &big).unwrap();
+        assert_eq!(read(&p).unwrap(), big, "more than one 4 KiB read");
+        fs::write(dir.join("a/file"), b"x").unwrap();
+        assert!(create_dir_all(&dir.join("a/file/d"), 0o755).is_err(), "a file where a directory goes");
+        assert_eq!(read(&dir.join("none")).unwrap_err().kind(), io::ErrorKind::NotFound);
+        assert!(!exists(&dir.join("none")));
         fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -351,12 +351,7 @@ fn gone_errno(e: &io::Error) -> bool {
 }
 
 fn make_own_dir(dir: &Path) -> io::Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
-    match std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(()),
-        Err(e) => Err(e),
-    }
+    crate::files::create_dir_all(dir, 0o700)
 }
 
 fn remove_socket(p: &Path) -> io::Result<()> {
@@ -382,10 +377,10 @@ pub fn remove_stale(dir: &Path) -> io::Result<usize> {
         let name = entry.file_name();
         let Some(pid) = name.to_str().and_then(own_socket_pid) else { continue };
         let me = pid == std::process::id();
-        if !me && Path::new(&format!("/proc/{pid}")).exists() {
+        if !me && crate::files::exists(Path::new(&format!("/proc/{pid}"))) {
             continue;
         }
-        if !me && !Path::new("/proc/self").exists() {
+        if !me && !crate::files::exists(Path::new("/proc/self")) {
             continue; // no /proc to ask: every pid would look dead
         }
         remove_socket(&entry.path())?;

@@ -76,7 +76,7 @@ impl HostapdObject {
             return false;
         }
         self.next_try = now + RETRY;
-        if !self.client.socket().exists() {
+        if !crate::files::exists(self.client.socket()) {
             // not OpenWrt (or ubusd not started yet): a debug line, not news
             self.note(LogLevel::Debug, "no socket");
             return false;

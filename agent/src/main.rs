@@ -220,7 +220,7 @@ fn status(config: &str, json_out: bool) -> Exit {
         errln!("{state_file}: not an apwatch state file");
         return Exit::Runtime;
     };
-    let alive = pid != 0 && std::path::Path::new(&format!("/proc/{pid}")).exists();
+    let alive = pid != 0 && apwatch::files::exists(std::path::Path::new(&format!("/proc/{pid}")));
     if json_out {
         outln!("{}", state::json(pid, alive, counters, &aps, &radios()).finish());
         return Exit::Ok;

@@ -314,7 +314,12 @@ pub fn socket_path(explicit: Option<&Path>) -> PathBuf {
     if let Some(p) = std::env::var_os(SOCKET_ENV).filter(|p| !p.is_empty()) {
         return p.into();
     }
-    SOCKET_PATHS.iter().map(Path::new).find(|p| p.exists()).unwrap_or(Path::new(SOCKET_PATHS[0])).to_owned()
+    SOCKET_PATHS
+        .iter()
+        .map(Path::new)
+        .find(|p| crate::files::exists(p))
+        .unwrap_or(Path::new(SOCKET_PATHS[0]))
+        .to_owned()
 }
 
 /// Encodes with `f` into a buffer that grows until the message fits.

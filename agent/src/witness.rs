@@ -115,7 +115,7 @@ impl Witness {
             self.probe.clear();
             self.probe.push(&self.dirs.ctrl);
             self.probe.push(name);
-            let open = match self.probe.exists() {
+            let open = match crate::files::exists(&self.probe) {
                 true => Client::open(&self.dirs, name, TIMEOUT),
                 false => Ok(Open::NotThere),
             };

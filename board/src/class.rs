@@ -31,7 +31,7 @@ impl ClassLed {
     pub fn open(sysfs: &Path, name: LedName) -> Result<ClassLed, Error> {
         let led = LedSpec::Class(name);
         let dir = sysfs.join("class/leds").join(name.as_str());
-        if !dir.is_dir() {
+        if !crate::sysfs::is_dir(&dir) {
             return Err(Error::NotFound { led, path: dir });
         }
         let mut this = ClassLed { led, dir, max_brightness: 0, blink: Blink::DEFAULT, state: None, has_timer: false };

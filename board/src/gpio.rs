@@ -26,7 +26,7 @@ pub fn open_gpio(dev: &Path, chip: u32, line: u32, active_low: bool) -> Result<C
     let gpio = |op| move |_: linux_embedded_hal::gpio_cdev::Error| gpio_error(led, op);
     let path = dev.join(format!("gpiochip{chip}"));
     // gpio-cdev folds "no such file" into an opaque error; say it plainly.
-    if !path.exists() {
+    if !crate::sysfs::exists(&path) {
         return Err(Error::NotFound { led, path });
     }
     let mut gpiochip = Chip::new(&path).map_err(gpio("get chip info"))?;

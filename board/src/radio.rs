@@ -210,7 +210,7 @@ fn device_path(sysfs: &Path, phy: &str) -> io::Result<PathBuf> {
     };
     let real = follow(&class, phy)?;
     let device = follow(&real, "device")?;
-    if !device.exists() {
+    if !crate::sysfs::exists(&device) {
         return Err(io::ErrorKind::NotFound.into());
     }
     Ok(device)

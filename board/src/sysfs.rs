@@ -1,10 +1,23 @@
-//! Reading a sysfs attribute: one read(2) of up to a page, which is how sysfs hands an
+//! Looking at sysfs: whether a file is there, and reading an attribute: one read(2) of up to a page, which is how sysfs hands an
 //! attribute over (whole, at most PAGE_SIZE). Not std's `read_to_string`, whose size probing
 //! and growth are flash the router binary need not carry for a few short values.
 
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::Path;
+
+/// Whether `path` names something (links followed): one access(2), not a stat.
+pub(crate) fn exists(path: &Path) -> bool {
+    rustix::fs::access(path, rustix::fs::Access::EXISTS).is_ok()
+}
+
+/// Whether `path` is a directory (links followed): an `O_PATH | O_DIRECTORY` open, which only a
+/// directory passes. Not rustix's `stat`: on MIPS it goes through libc, looking `statx` up with
+/// `dlsym`, whose error path links a whole `printf`.
+pub(crate) fn is_dir(path: &Path) -> bool {
+    use rustix::fs::{Mode, OFlags};
+    rustix::fs::open(path, OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).is_ok()
+}
 
 /// The attribute's text as read (not trimmed); `InvalidData` when it is not UTF-8.
 pub(crate) fn read_text(path: &Path) -> io::Result<String> {
@@ -27,5 +40,10 @@ mod tests {
         assert_eq!(read_text(&tree.path().join("a")).unwrap(), "phy0\n");
         assert_eq!(read_text(&tree.path().join("b")).unwrap_err().kind(), io::ErrorKind::InvalidData);
         assert_eq!(read_text(&tree.path().join("none")).unwrap_err().kind(), io::ErrorKind::NotFound);
+        tree.dir("d");
+        tree.symlink("l", "d");
+        assert!(exists(&tree.path().join("a")) && exists(&tree.path().join("l")) && !exists(&tree.path().join("none")));
+        assert!(is_dir(&tree.path().join("d")) && is_dir(&tree.path().join("l")));
+        assert!(!is_dir(&tree.path().join("a")) && !is_dir(&tree.path().join("none")));
     }
 }
