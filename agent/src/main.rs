@@ -3,8 +3,8 @@
 
 // Tests may unwrap: a panic there is a failing test.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
-
-use std::process::ExitCode;
+// The C `main` below is the entry, not std's runtime start (see it); tests keep the harness's.
+#![cfg_attr(not(test), no_main)]
 
 use apwatch::{config_file, errln, monitor, out, outln, radios, run, state, Exit};
 
@@ -247,8 +247,8 @@ fn status(config: &str, json_out: bool) -> Exit {
     Exit::Ok
 }
 
-fn main() -> ExitCode {
-    let exit = match parse_args(std::env::args_os().skip(1)) {
+fn dispatch(args: impl Iterator<Item = std::ffi::OsString>) -> Exit {
+    match parse_args(args) {
         Err(e) => {
             errln!("apwatch: {e}\n(see apwatch --help)");
             Exit::Usage
@@ -265,12 +265,47 @@ fn main() -> ExitCode {
         Ok((_, Command::Monitor { json })) => monitor::monitor(json),
         Ok((config, Command::Status { json })) => status(&config, json),
         Ok((config, Command::CheckConfig { file })) => check_config(file.as_deref().unwrap_or(&config)),
-    };
-    ExitCode::from(exit as u8)
+    }
+}
+
+/// The process entry, called by the libc with the command line. std's runtime start (the
+/// `fn main` entry) is not used: what it sets up is either done here (SIGPIPE ignored, so a
+/// closed socket or pipe is an EPIPE and not the end; descriptors 0-2 kept from being reused
+/// by a socket, so a log line cannot land in one) or not needed by apwatch (the main thread's
+/// name and stack guard for panic messages, which an immediate-abort build does not print; the
+/// flush of std's stdout at exit, which apwatch does not use).
+#[cfg(not(test))]
+#[unsafe(no_mangle)]
+extern "C" fn main(argc: std::ffi::c_int, argv: *const *const std::ffi::c_char) -> std::ffi::c_int {
+    use std::os::unix::ffi::OsStringExt;
+    // SAFETY: plain libc calls on no memory of ours.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
+    for fd in 0..3 {
+        // SAFETY: as above; the /dev/null opened for a closed one is meant to stay open.
+        if unsafe { libc::fcntl(fd, libc::F_GETFD) } == -1 {
+            unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_RDWR) };
+        }
+    }
+    let n = usize::try_from(argc).unwrap_or(0);
+    let args = (1..n).map(|i| {
+        // SAFETY: the libc passes `argc` valid NUL-terminated strings in `argv`.
+        let arg = unsafe { std::ffi::CStr::from_ptr(*argv.add(i)) };
+        std::ffi::OsString::from_vec(arg.to_bytes().to_vec())
+    });
+    dispatch(args) as std::ffi::c_int
 }
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn dispatch_runs_the_command() {
+        let os = |v: &[&str]| v.iter().map(std::ffi::OsString::from).collect::<Vec<_>>().into_iter();
+        assert_eq!(dispatch(os(&["--version"])), Exit::Ok);
+        assert_eq!(dispatch(os(&["bogus"])), Exit::Usage);
+        assert_eq!(dispatch(os(&["check-config", "../tests/data/config/example.conf"])), Exit::Ok);
+        assert_eq!(dispatch(os(&["check-config", "../tests/data/config/bad-line.conf"])), Exit::Config);
+    }
+
     use super::*;
 
     fn parse(args: &[&str]) -> Result<(String, String), String> {
