@@ -120,13 +120,13 @@ impl<'a> Reply<'a> {
     /// Types a reply; the one-word ones end in one `\n`.
     pub fn parse(buf: &'a [u8]) -> Self {
         let word = buf.strip_suffix(b"\n").unwrap_or(buf);
-        match word {
-            b"OK" => Reply::Ok,
-            b"FAIL" => Reply::Fail,
-            b"PONG" => Reply::Pong,
-            b"UNKNOWN COMMAND" => Reply::UnknownCommand,
-            _ => Reply::Text(buf),
-        }
+        const WORDS: [(&[u8], Reply<'static>); 4] = [
+            (b"OK", Reply::Ok),
+            (b"FAIL", Reply::Fail),
+            (b"PONG", Reply::Pong),
+            (b"UNKNOWN COMMAND", Reply::UnknownCommand),
+        ];
+        lookup(&WORDS, word).unwrap_or(Reply::Text(buf))
     }
 }
 

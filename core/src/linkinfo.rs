@@ -3,6 +3,7 @@
 //! `br-lan`). A parse beside [`crate::rtnl::Link`], which keeps its own fields.
 
 use crate::attr::{self, Attr};
+use crate::keyword::lookup;
 use crate::netlink::Message;
 use crate::rtnl::{af, ifla as link_ifla, kind, IFINFO_LEN};
 use crate::{ByteOrder, Error};
@@ -176,9 +177,10 @@ impl<'a> LinkInfo<'a> {
             Ok(())
         })?;
         // INFO_KIND comes before INFO_DATA from the kernel, but nothing needs that order here
-        l.data = match (l.kind, data) {
-            (Some(b"bridge"), Some(d)) => KindData::Bridge(bridge_data(d, order)?),
-            (Some(b"vlan"), Some(d)) => KindData::Vlan(vlan_data(d, order)?),
+        const KINDS: [(&[u8], bool); 2] = [(b"bridge", true), (b"vlan", false)];
+        l.data = match (l.kind.and_then(|k| lookup(&KINDS, k)), data) {
+            (Some(true), Some(d)) => KindData::Bridge(bridge_data(d, order)?),
+            (Some(false), Some(d)) => KindData::Vlan(vlan_data(d, order)?),
             _ => KindData::None,
         };
         Ok(Some(l))

@@ -8,6 +8,7 @@
 //! hold blobmsg fields (see [`crate::blob`]).
 
 use crate::blob::{self, Attrs, Fields, Nest, Type, Writer};
+use crate::keyword;
 use crate::{EncodeError, Error, SsidRef};
 
 /// Size of `struct ubus_msghdr`.
@@ -636,11 +637,8 @@ pub struct ObjectEvent<'a> {
 impl<'a> ObjectEvent<'a> {
     /// From an event's name and data; `Ok(None)` for another event.
     pub fn parse(name: &[u8], data: &Fields<'a>) -> Result<Option<Self>, Error> {
-        let added = match name {
-            b"ubus.object.add" => true,
-            b"ubus.object.remove" => false,
-            _ => return Ok(None),
-        };
+        const NAMES: [(&[u8], bool); 2] = [(b"ubus.object.add", true), (b"ubus.object.remove", false)];
+        let Some(added) = keyword::lookup(&NAMES, name) else { return Ok(None) };
         let id = data.get_i32(b"id")?.ok_or(Error::MissingAttribute { kind: blob::kind::INT32.into() })?;
         let path = data.get_str(b"path")?.ok_or(Error::MissingAttribute { kind: blob::kind::STRING.into() })?;
         Ok(Some(ObjectEvent { added, id: u32::from_ne_bytes(id.to_ne_bytes()), path }))
@@ -726,12 +724,9 @@ impl<'a> BssNotice<'a> {
     /// From a notification's method and data; `Ok(None)` for another notification (hostapd's
     /// object may grow others).
     pub fn parse(method: &[u8], data: &Fields<'a>) -> Result<Option<Self>, Error> {
-        let change = match method {
-            b"bss.add" => BssChange::Add,
-            b"bss.reload" => BssChange::Reload,
-            b"bss.remove" => BssChange::Remove,
-            _ => return Ok(None),
-        };
+        const METHODS: [(&[u8], BssChange); 3] =
+            [(b"bss.add", BssChange::Add), (b"bss.reload", BssChange::Reload), (b"bss.remove", BssChange::Remove)];
+        let Some(change) = keyword::lookup(&METHODS, method) else { return Ok(None) };
         let ifname = data.get_str(b"name")?.ok_or(Error::MissingAttribute { kind: blob::kind::STRING.into() })?;
         Ok(Some(BssNotice { change, ifname }))
     }

@@ -4,6 +4,7 @@
 //! allows (`'a'"b"c`). Lexed with nom, borrowing the text; values are unquoted into a
 //! caller-sized `heapless::Vec`.
 
+use crate::keyword::lookup;
 use core::fmt;
 
 use nom::bytes::complete::{tag, take_while, take_while1};
@@ -185,24 +186,14 @@ fn statement(line: &[u8]) -> Result<Option<Statement<'_>>, ErrorKind> {
     let Some(keyword) = w.first() else { return Ok(None) };
     let arg = |i: usize| w.get(i).copied().ok_or(ErrorKind::MissingArgument);
     let max = |n: usize| if w.len() > n { Err(ErrorKind::TooManyArguments) } else { Ok(()) };
-    let st = match keyword.raw() {
-        b"package" => {
-            max(2)?;
-            Statement::Package(arg(1)?)
-        }
-        b"config" => {
-            max(3)?;
-            Statement::Config { kind: arg(1)?, name: w.get(2).copied() }
-        }
-        b"option" => {
-            max(3)?;
-            Statement::Option { name: arg(1)?, value: arg(2)? }
-        }
-        b"list" => {
-            max(3)?;
-            Statement::List { name: arg(1)?, value: arg(2)? }
-        }
-        _ => return Err(ErrorKind::UnknownKeyword),
+    const KEYWORDS: [(&[u8], u8); 4] = [(b"package", 0), (b"config", 1), (b"option", 2), (b"list", 3)];
+    let which = lookup(&KEYWORDS, keyword.raw()).ok_or(ErrorKind::UnknownKeyword)?;
+    max(if which == 0 { 2 } else { 3 })?;
+    let st = match which {
+        0 => Statement::Package(arg(1)?),
+        1 => Statement::Config { kind: arg(1)?, name: w.get(2).copied() },
+        2 => Statement::Option { name: arg(1)?, value: arg(2)? },
+        _ => Statement::List { name: arg(1)?, value: arg(2)? },
     };
     Ok(Some(st))
 }
