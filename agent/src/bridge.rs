@@ -71,7 +71,7 @@ pub enum Outcome {
 impl Bridges {
     /// Picks the backend; `auto` means ubus when ubusd is there.
     pub fn new(b: BackendOption) -> Bridges {
-        let explicit = std::env::var_os(ubus::SOCKET_ENV).map(std::path::PathBuf::from);
+        let explicit = ubus::socket_env().map(std::path::PathBuf::from);
         let ubus_present =
             explicit.is_some() || ubus::SOCKET_PATHS.iter().any(|p| crate::files::exists(std::path::Path::new(p)));
         match b.resolve(ubus_present) {

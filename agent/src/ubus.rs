@@ -305,13 +305,26 @@ pub struct Client {
     dropped: u64,
 }
 
+/// `$APWATCH_UBUS_SOCKET`, if set. Read with the libc's `getenv`, not `std::env::var_os`,
+/// whose environment lock is 1 KB of the router binary: the agent never changes its
+/// environment, so there is nothing to lock against.
+pub fn socket_env() -> Option<std::ffi::OsString> {
+    use std::os::unix::ffi::OsStrExt;
+    // SAFETY: getenv returns NULL or a NUL-terminated string in the environment, which
+    // nothing in the agent modifies; it is copied out at once.
+    unsafe {
+        let v = libc::getenv(c"APWATCH_UBUS_SOCKET".as_ptr());
+        (!v.is_null()).then(|| std::ffi::OsStr::from_bytes(std::ffi::CStr::from_ptr(v).to_bytes()).to_owned())
+    }
+}
+
 /// The socket path: `explicit`, else `$APWATCH_UBUS_SOCKET`, else the first of
 /// [`SOCKET_PATHS`] that exists (the first when none does).
 pub fn socket_path(explicit: Option<&Path>) -> PathBuf {
     if let Some(p) = explicit {
         return p.to_owned();
     }
-    if let Some(p) = std::env::var_os(SOCKET_ENV).filter(|p| !p.is_empty()) {
+    if let Some(p) = socket_env().filter(|p| !p.is_empty()) {
         return p.into();
     }
     SOCKET_PATHS
@@ -1645,6 +1658,7 @@ mod tests {
         assert_eq!(socket_path(Some(Path::new("/x/y"))), PathBuf::from("/x/y"));
         let def = socket_path(None);
         let env = std::env::var_os(SOCKET_ENV).filter(|p| !p.is_empty());
+        assert_eq!(socket_env(), std::env::var_os(SOCKET_ENV), "getenv reads what std reads");
         assert!(env.is_some() || SOCKET_PATHS.iter().any(|p| def == Path::new(p)), "{def:?}");
     }
 }
