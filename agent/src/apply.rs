@@ -240,7 +240,7 @@ impl Effects {
 }
 
 fn ifname(view: &View, ifindex: u32) -> String {
-    view.link_name(ifindex).map_or_else(|| format!("ifindex {ifindex}"), |n| String::from_utf8_lossy(n).into_owned())
+    view.link_name(ifindex).map_or_else(|| format!("ifindex {ifindex}"), |n| IwEscaped(n).to_string())
 }
 
 fn log_action(a: &Action, view: &View, cfg: &Config) {

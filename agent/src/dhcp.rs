@@ -91,7 +91,7 @@ impl Dnsmasq {
                         crate::files::create_dir_all(dir, 0o755)?;
                     }
                     if files::write_atomic(p, self.text.as_bytes(), &mut self.scratch)? {
-                        info!("rule {}: DHCP on {iface} ({})", rule.name, p.display());
+                        info!("rule {}: DHCP on {iface} ({})", rule.name, crate::out::path(p));
                         changed = true;
                     }
                 }

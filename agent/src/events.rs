@@ -322,5 +322,5 @@ pub fn name(p: Protocol) -> &'static str {
 
 /// The running kernel's release, for the log.
 fn kernel_release() -> String {
-    rustix::system::uname().release().to_string_lossy().into_owned()
+    IwEscaped(rustix::system::uname().release().to_bytes()).to_string()
 }

@@ -18,7 +18,7 @@ pub fn write_atomic(path: &Path, data: &[u8], scratch: &mut Vec<u8>) -> io::Resu
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let name = path.file_name().ok_or(io::ErrorKind::InvalidInput)?;
     // A fixed name: a temp file left by a crash is simply overwritten by the next write.
-    let tmp = dir.join(format!(".{}.tmp", name.to_string_lossy()));
+    let tmp = dir.join(temp_name(name));
     let result = (|| {
         let mut f = File::create(&tmp)?;
         f.write_all(data)?;
@@ -86,11 +86,19 @@ fn read_at_most(f: &mut File, out: &mut Vec<u8>, limit: usize) -> io::Result<()>
     }
 }
 
+/// `.<name>.tmp`, byte for byte.
+fn temp_name(name: &std::ffi::OsStr) -> std::ffi::OsString {
+    let mut tmp = std::ffi::OsString::from(".");
+    tmp.push(name);
+    tmp.push(".tmp");
+    tmp
+}
+
 /// Removes the temp file a crash may have left beside `path` (at start-up only: a running
 /// writer's temp file is never touched).
 pub fn remove_stale_temp(path: &Path) {
     if let (Some(dir), Some(name)) = (path.parent(), path.file_name()) {
-        let _ = fs::remove_file(dir.join(format!(".{}.tmp", name.to_string_lossy())));
+        let _ = fs::remove_file(dir.join(temp_name(name)));
     }
 }
 

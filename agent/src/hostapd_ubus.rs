@@ -3,6 +3,7 @@
 //! (`wifi reload` of a changed SSID is a `bss.reload`), and `bss_info {iface}` names the SSID a
 //! BSS is configured with. Its own connection, so it works with either bridge backend.
 
+use apwatch_core::escape::IwEscaped;
 use std::os::fd::BorrowedFd;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -65,7 +66,7 @@ impl HostapdObject {
     fn note(&mut self, level: LogLevel, state: &'static str) {
         if self.logged != state {
             self.logged = state;
-            log_at!(level, "hostapd on ubus ({}): {state}", self.client.socket().display());
+            log_at!(level, "hostapd on ubus ({}): {state}", crate::out::path(self.client.socket()));
         }
     }
 
@@ -113,15 +114,11 @@ impl HostapdObject {
                 Ok(None) => break,
                 Ok(Some(Incoming::Notification(n))) => match BssNotice::parse(&n.name, &n.data()) {
                     Ok(Some(b)) => {
-                        debug!(
-                            "hostapd on ubus: {} {}",
-                            String::from_utf8_lossy(&n.name),
-                            String::from_utf8_lossy(b.ifname)
-                        );
+                        debug!("hostapd on ubus: {} {}", IwEscaped(&n.name), IwEscaped(b.ifname));
                         heard.push(Heard::Bss(b.ifname.to_vec()));
                     }
                     Ok(None) => {}
-                    Err(e) => debug!("hostapd on ubus: skipped a malformed {}: {e}", String::from_utf8_lossy(&n.name)),
+                    Err(e) => debug!("hostapd on ubus: skipped a malformed {}: {e}", IwEscaped(&n.name)),
                 },
                 Ok(Some(Incoming::Event(ev))) => {
                     if let Some(o) = ev.object_change().filter(|o| o.path == HOSTAPD_OBJECT.as_bytes() && o.added) {
@@ -165,7 +162,7 @@ impl HostapdObject {
             match self.client.invoke(HOSTAPD_OBJECT, "bss_info", |w| apwatch_core::ubus::bss_info_args(w, ifname)) {
                 Ok(r) => r,
                 Err(e) => {
-                    debug!("hostapd on ubus: bss_info {}: {e}", String::from_utf8_lossy(ifname));
+                    debug!("hostapd on ubus: bss_info {}: {e}", IwEscaped(ifname));
                     return None;
                 }
             };
@@ -175,7 +172,7 @@ impl HostapdObject {
         match BssInfo::parse(&reply.data()?) {
             Ok(info) => info.ssid.map(|s| s.to_owned()),
             Err(e) => {
-                debug!("hostapd on ubus: bss_info {}: {e}", String::from_utf8_lossy(ifname));
+                debug!("hostapd on ubus: bss_info {}: {e}", IwEscaped(ifname));
                 None
             }
         }

@@ -3,6 +3,7 @@
 //! kernel (netifd returns 0 in cases where nothing happens), stale memberships cleared, failed
 //! calls retried, and apwatch's own object and events on the bus.
 
+use apwatch_core::escape::IwEscaped;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -92,9 +93,9 @@ impl Netifd {
             Ok(()) => {
                 self.object_added = true;
                 self.generation = self.client.generation();
-                info!("ubus: object apwatch registered at {}", self.client.socket().display());
+                info!("ubus: object apwatch registered at {}", crate::out::path(self.client.socket()));
             }
-            Err(e) => warn!("ubus at {}: {e}", self.client.socket().display()),
+            Err(e) => warn!("ubus at {}: {e}", crate::out::path(self.client.socket())),
         }
     }
 
@@ -213,17 +214,13 @@ impl Netifd {
                         if o.path.starts_with(b"network.interface") {
                             debug!(
                                 "ubus: netifd object {} {}",
-                                String::from_utf8_lossy(o.path),
+                                IwEscaped(o.path),
                                 if o.added { "added" } else { "removed" }
                             );
                             news.netifd_changed = true;
                         }
                     } else if let Some(i) = ev.interface_change() {
-                        debug!(
-                            "ubus: network {} {}",
-                            String::from_utf8_lossy(i.interface),
-                            String::from_utf8_lossy(i.action)
-                        );
+                        debug!("ubus: network {} {}", IwEscaped(i.interface), IwEscaped(i.action));
                         news.netifd_changed = true;
                     }
                 }
@@ -244,7 +241,7 @@ impl Netifd {
                     }
                 }
                 Ok(Some(Incoming::Disconnected)) => {
-                    warn!("ubus: connection to {} lost; reconnecting", self.client.socket().display());
+                    warn!("ubus: connection to {} lost; reconnecting", crate::out::path(self.client.socket()));
                     news.netifd_changed = true;
                     break;
                 }

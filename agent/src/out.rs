@@ -29,6 +29,13 @@ pub fn put(to: To, mut bytes: &[u8]) -> bool {
     true
 }
 
+/// A path in a log line: its bytes, what is not printable ASCII as `\xNN` (as SSIDs are
+/// written), not std's `Path::display` and its lossy UTF-8 decoding.
+pub fn path(p: &std::path::Path) -> apwatch_core::escape::IwEscaped<'_> {
+    use std::os::unix::ffi::OsStrExt;
+    apwatch_core::escape::IwEscaped(p.as_os_str().as_bytes())
+}
+
 /// `args` and a newline, in one write.
 pub fn line(to: To, args: fmt::Arguments<'_>) -> bool {
     let mut s = fmt::format(args);

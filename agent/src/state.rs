@@ -116,10 +116,12 @@ pub fn render_into(
             field(rule),
             field(bridge)
         );
-        // a kernel name: no whitespace, but bytes; written as the lossy text `status` shows
-        // (borrowed, no allocation, when it is UTF-8 as kernel names are)
+        // a kernel name: no whitespace, but bytes; written as `status` shows it (escaped as
+        // SSIDs are in logs: the same as the name for the printable ASCII kernel names are)
         match master {
-            Some(m) if !m.is_empty() => out.push_str(&String::from_utf8_lossy(m)),
+            Some(m) if !m.is_empty() => {
+                let _ = write!(out, "{}", apwatch_core::escape::IwEscaped(m));
+            }
             _ => out.push('-'),
         }
         let _ = write!(out, "\t{}\t", since.get(a.ifindex).unwrap_or(0));

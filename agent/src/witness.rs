@@ -59,8 +59,8 @@ impl Witness {
     pub fn new(ctrl_dir: PathBuf, own_dir: PathBuf, ubus_socket: PathBuf) -> Witness {
         match hostapd::remove_stale(&own_dir) {
             Ok(0) => {}
-            Ok(n) => debug!("hostapd: removed {n} stale socket(s) in {}", own_dir.display()),
-            Err(e) => debug!("hostapd: {}: {}", own_dir.display(), Why(&e)),
+            Ok(n) => debug!("hostapd: removed {n} stale socket(s) in {}", crate::out::path(&own_dir)),
+            Err(e) => debug!("hostapd: {}: {}", crate::out::path(&own_dir), Why(&e)),
         }
         Witness {
             dirs: Dirs { ctrl: ctrl_dir, own: own_dir },
@@ -121,7 +121,7 @@ impl Witness {
             };
             let found = match open {
                 Ok(Open::Attached(client)) => {
-                    info!("{name}: hostapd control socket {}: attached", self.dirs.ctrl.join(name).display());
+                    info!("{name}: hostapd control socket {}: attached", crate::out::path(&self.dirs.ctrl.join(name)));
                     self.absent.remove(&ifindex);
                     self.clients.push(Attached { ifindex, client });
                     continue;
@@ -176,7 +176,7 @@ impl Witness {
             match a.client.recv_event() {
                 Ok(Got::Event(raw)) => {
                     if let Ok(ev) = Event::parse(&raw) {
-                        debug!("{}: hostapd event {}", a.client.ifname(), String::from_utf8_lossy(ev.name()));
+                        debug!("{}: hostapd event {}", a.client.ifname(), IwEscaped(ev.name()));
                         if matches!(ev.kind(), EventKind::ApEnabled | EventKind::ApDisabled | EventKind::Terminating) {
                             hints.push(a.ifindex);
                         }

@@ -137,7 +137,7 @@ impl fmt::Display for Error {
             Error::Spec(e) => write!(f, "invalid led: {e}"),
             #[cfg(feature = "linux")]
             Error::NotFound { led, path } => {
-                write!(f, "led {led}: {} not found", path.display())
+                write!(f, "led {led}: {} not found", Shown(path))
             }
             #[cfg(feature = "linux")]
             Error::Busy { led, consumer } if consumer.is_empty() => {
@@ -153,15 +153,15 @@ impl fmt::Display for Error {
             }
             #[cfg(feature = "linux")]
             Error::NoTimerTrigger { led, path } => {
-                write!(f, "led {led}: no 'timer' trigger in {} (kernel module ledtrig-timer)", path.display())
+                write!(f, "led {led}: no 'timer' trigger in {} (kernel module ledtrig-timer)", Shown(path))
             }
             #[cfg(feature = "linux")]
             Error::Gpio { led, op, source } => write!(f, "led {led}: {op}: {}", Reason(source)),
             #[cfg(feature = "linux")]
-            Error::Io { subject, path, source } => write!(f, "{subject}: {}: {}", path.display(), Reason(source)),
+            Error::Io { subject, path, source } => write!(f, "{subject}: {}: {}", Shown(path), Reason(source)),
             #[cfg(feature = "linux")]
             Error::BadValue { subject, path, value } => {
-                write!(f, "{subject}: {}: unexpected \"", path.display())?;
+                write!(f, "{subject}: {}: unexpected \"", Shown(path))?;
                 for c in value.chars() {
                     // printable ASCII as it is, the rest as Rust escapes: no Unicode tables
                     match c {
@@ -172,6 +172,19 @@ impl fmt::Display for Error {
                 f.write_char('"')
             }
         }
+    }
+}
+
+/// A path in a message: its bytes, what is not printable ASCII as `\xNN` (apwatch-core's
+/// escaping, as for SSIDs), not std's lossy `Path::display`.
+#[cfg(feature = "linux")]
+struct Shown<'a>(&'a std::path::Path);
+
+#[cfg(feature = "linux")]
+impl fmt::Display for Shown<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use std::os::unix::ffi::OsStrExt;
+        fmt::Display::fmt(&apwatch_core::escape::IwEscaped(self.0.as_os_str().as_bytes()), f)
     }
 }
 

@@ -4,6 +4,7 @@
 use std::fmt;
 use std::fs;
 use std::io;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use crate::band::Bands;
@@ -58,7 +59,7 @@ impl Radio {
         };
         // `driver` is a symlink into /sys/bus/*/drivers/<name>: the last part is the name.
         let driver = match fs::read_link(dir.join("device/driver")) {
-            Ok(target) => target.file_name().map(|name| name.to_string_lossy().into_owned()),
+            Ok(target) => target.file_name().map(|name| text(name.as_bytes())),
             Err(e) if e.kind() == io::ErrorKind::NotFound => None,
             Err(source) => return Err(Error::Io { subject: subject(), path: dir.join("device/driver"), source }),
         };
@@ -104,7 +105,7 @@ impl RadioMap {
         let mut map = RadioMap::default();
         for entry in entries {
             let entry = entry.map_err(io_error)?;
-            let phy = entry.file_name().to_string_lossy().into_owned();
+            let phy = text(entry.file_name().as_bytes());
             if let Some(radio) = Radio::read(sysfs, &phy)? {
                 map.insert(radio);
             }
@@ -181,6 +182,15 @@ impl<'a> IntoIterator for &'a RadioMap {
 
     fn into_iter(self) -> Self::IntoIter {
         self.iter()
+    }
+}
+
+/// A name from sysfs as text: itself when it is UTF-8 (as kernel names are), else escaped as
+/// SSIDs are in logs (not std's lossy decoding).
+fn text(name: &[u8]) -> String {
+    match std::str::from_utf8(name) {
+        Ok(s) => s.to_owned(),
+        Err(_) => apwatch_core::escape::IwEscaped(name).to_string(),
     }
 }
 
