@@ -384,7 +384,13 @@ fn make_error(section: &heapless::String<48>, line: u32, option: &[u8], kind: Er
     }
 }
 
+/// A check failed: the located error is in [`Parser::failure`]. A marker, so that `?` moves
+/// nothing (a `ConfigError` is ~170 bytes, which every `?` would copy).
+struct Failed;
+
 struct Parser {
+    /// The error of the check that failed, once one has.
+    failure: Option<ConfigError>,
     config: Config,
     section: Section,
     section_label: heapless::String<48>,
@@ -468,15 +474,72 @@ fn parse_abs_path(v: &[u8]) -> Option<Text> {
 }
 
 impl Parser {
-    fn error(&self, line: u32, option: &[u8], kind: ErrorKind, value: &[u8]) -> ConfigError {
-        make_error(&self.section_label, line, option, kind, value)
+    fn error(&mut self, line: u32, option: &[u8], kind: ErrorKind, value: &[u8]) -> Failed {
+        self.failure = Some(make_error(&self.section_label, line, option, kind, value));
+        Failed
     }
 
-    fn value(&self, line: u32, name: &[u8], w: Word<'_>) -> Result<heapless::Vec<u8, PATH_MAX>, ConfigError> {
-        w.unquote().map_err(|k| self.error(line, name, ErrorKind::Syntax(k), w.raw()))
+    /// `w` unquoted into `out`.
+    fn value(
+        &mut self,
+        line: u32,
+        name: &[u8],
+        w: Word<'_>,
+        out: &mut heapless::Vec<u8, PATH_MAX>,
+    ) -> Result<(), Failed> {
+        match w.unquote() {
+            Ok(v) => {
+                *out = v;
+                Ok(())
+            }
+            Err(k) => Err(self.error(line, name, ErrorKind::Syntax(k), w.raw())),
+        }
     }
 
-    fn start_section(&mut self, line: u32, kind: &[u8], name: Option<&[u8]>) -> Result<(), ConfigError> {
+    /// Every statement of `text`, then the last rule's checks.
+    fn parse_all(&mut self, text: &[u8]) -> Result<(), Failed> {
+        // the words of a statement, unquoted: its type and name, or its option and value
+        let (mut a, mut b) = (heapless::Vec::new(), heapless::Vec::new());
+        for line in Statements::new(text) {
+            let line = match line {
+                Ok(l) => l,
+                Err(e) => return Err(self.error(e.line, b"", ErrorKind::Syntax(e.kind), &[])),
+            };
+            let n = line.number;
+            match line.statement {
+                Statement::Package(_) => {}
+                Statement::Config { kind, name } => {
+                    self.value(n, b"", kind, &mut a)?;
+                    let name = match name {
+                        Some(w) => {
+                            self.value(n, b"", w, &mut b)?;
+                            Some(b.as_slice())
+                        }
+                        None => None,
+                    };
+                    self.start_section(n, &a, name)?;
+                }
+                Statement::Option { name, value } | Statement::List { name, value } => {
+                    let is_list = matches!(line.statement, Statement::List { .. });
+                    self.value(n, b"", name, &mut a)?;
+                    self.value(n, &a, value, &mut b)?;
+                    let done = match self.section {
+                        Section::None => Err(ErrorKind::OutsideSection),
+                        Section::Main => self.main_option(&a, &b, is_list),
+                        Section::Rule => self.rule_option(&a, &b, is_list),
+                    };
+                    if let Err(kind) = done {
+                        // the value is shown with what is wrong with it, not with an unknown name
+                        let shown: &[u8] = if kind == ErrorKind::UnknownOption { &[] } else { &b };
+                        return Err(self.error(n, &a, kind, shown));
+                    }
+                }
+            }
+        }
+        self.finish_rule()
+    }
+
+    fn start_section(&mut self, line: u32, kind: &[u8], name: Option<&[u8]>) -> Result<(), Failed> {
         self.finish_rule()?;
         self.section_label.clear();
         let label = |kind: &str, name: &[u8]| {
@@ -664,9 +727,9 @@ impl Parser {
         Ok(())
     }
 
-    fn finish_rule(&mut self) -> Result<(), ConfigError> {
+    fn finish_rule(&mut self) -> Result<(), Failed> {
         let Some(d) = self.draft.take() else { return Ok(()) };
-        let err = |option: &[u8], kind| self.error(d.line, option, kind, &[]);
+        let mut err = |option: &[u8], kind| self.error(d.line, option, kind, &[]);
         if d.ssid_both {
             return Err(err(b"ssid", ErrorKind::Conflict("ssid and ssid_hex")));
         }
@@ -724,6 +787,7 @@ impl Parser {
 /// Parses and checks a whole configuration text.
 pub fn parse(text: &[u8]) -> Result<Config, ConfigError> {
     let mut p = Parser {
+        failure: None,
         config: Config::default(),
         section: Section::None,
         section_label: heapless::String::new(),
@@ -731,35 +795,11 @@ pub fn parse(text: &[u8]) -> Result<Config, ConfigError> {
         restart_set: false,
         draft: None,
     };
-    for line in Statements::new(text) {
-        let line = line.map_err(|e| p.error(e.line, b"", ErrorKind::Syntax(e.kind), &[]))?;
-        let n = line.number;
-        match line.statement {
-            Statement::Package(_) => {}
-            Statement::Config { kind, name } => {
-                let kind = p.value(n, b"", kind)?;
-                let name = name.map(|w| p.value(n, b"", w)).transpose()?;
-                p.start_section(n, &kind, name.as_deref())?;
-            }
-            Statement::Option { name, value } | Statement::List { name, value } => {
-                let is_list = matches!(line.statement, Statement::List { .. });
-                let name = p.value(n, b"", name)?;
-                let value = p.value(n, &name, value)?;
-                let done = match p.section {
-                    Section::None => Err(ErrorKind::OutsideSection),
-                    Section::Main => p.main_option(&name, &value, is_list),
-                    Section::Rule => p.rule_option(&name, &value, is_list),
-                };
-                if let Err(kind) = done {
-                    // the value is shown with what is wrong with it, not with an unknown name
-                    let shown: &[u8] = if kind == ErrorKind::UnknownOption { &[] } else { &value };
-                    return Err(p.error(n, &name, kind, shown));
-                }
-            }
-        }
+    match p.parse_all(text) {
+        Ok(()) => Ok(p.config),
+        // every `Failed` stored its error first; the fallback only keeps this total
+        Err(Failed) => Err(p.failure.unwrap_or_else(|| make_error(&p.section_label, 0, b"", ErrorKind::TooMany, &[]))),
     }
-    p.finish_rule()?;
-    Ok(p.config)
 }
 
 impl Config {
