@@ -22,7 +22,7 @@ impl StatusLed {
         #[cfg(feature = "board")]
         {
             let led = cfg.main.led.as_ref().and_then(|spec| {
-                match LedSpec::parse(spec).and_then(|s| BoardLed::open(&s, cfg.main.led_active_low)) {
+                match LedSpec::parse(spec).map_err(Box::new).and_then(|s| BoardLed::open(&s, cfg.main.led_active_low)) {
                     Ok(l) => {
                         info!("status LED {spec}");
                         Some(l)

@@ -43,12 +43,12 @@ impl BoardLed {
     ///
     /// `active_low` (UCI `led_active_low`) inverts a GPIO line; an LED-class LED ignores it,
     /// since the kernel already knows that LED's polarity.
-    pub fn open(led: &LedSpec, active_low: bool) -> Result<BoardLed, Error> {
+    pub fn open(led: &LedSpec, active_low: bool) -> Result<BoardLed, Box<Error>> {
         BoardLed::open_at(led, active_low, Path::new("/sys"), Path::new("/dev"))
     }
 
     /// [`open`](Self::open) with other roots for sysfs and for the `gpiochipN` nodes.
-    pub fn open_at(led: &LedSpec, active_low: bool, sysfs: &Path, dev: &Path) -> Result<BoardLed, Error> {
+    pub fn open_at(led: &LedSpec, active_low: bool, sysfs: &Path, dev: &Path) -> Result<BoardLed, Box<Error>> {
         let kind = match *led {
             LedSpec::Gpio { chip, line } => {
                 let pin = open_gpio(dev, chip, line, active_low)?;
@@ -83,7 +83,7 @@ impl BoardLed {
 
     /// Shows `state`; `now_ms` is the event loop's monotonic clock in milliseconds.
     /// On error the previous state is kept and the next `set` tries again.
-    pub fn set(&mut self, state: LedState, now_ms: u64) -> Result<(), Error> {
+    pub fn set(&mut self, state: LedState, now_ms: u64) -> Result<(), Box<Error>> {
         match &mut self.kind {
             Kind::Gpio(pin) => pin.set(state, now_ms).map_err(|_| gpio_error(self.led, "set line value")),
             Kind::Class(class) => class.set(state),
@@ -91,7 +91,7 @@ impl BoardLed {
     }
 
     /// Advances a GPIO blink; a no-op otherwise.
-    pub fn tick(&mut self, now_ms: u64) -> Result<(), Error> {
+    pub fn tick(&mut self, now_ms: u64) -> Result<(), Box<Error>> {
         match &mut self.kind {
             Kind::Gpio(pin) => pin.tick(now_ms).map_err(|_| gpio_error(self.led, "set line value")),
             Kind::Class(_) => Ok(()),
@@ -152,7 +152,7 @@ mod test {
         tree.file("gpiochip3", "");
         let spec = LedSpec::parse("gpiochip3:1").unwrap();
         let err = BoardLed::open_at(&spec, false, tree.path(), tree.path()).unwrap_err();
-        assert!(matches!(err, Error::Gpio { .. }), "{err:?}");
+        assert!(matches!(*err, Error::Gpio { .. }), "{err:?}");
         let text = err.to_string();
         // What the code promises: a located error naming the LED and the refused request. The
         // errno is the host's (ENOTTY natively, ENOSYS under some qemu-user versions): not asserted.

@@ -28,11 +28,11 @@ pub struct ClassLed {
 
 impl ClassLed {
     /// Opens `<sysfs>/class/leds/<name>`; `sysfs` is `/sys` except in tests.
-    pub fn open(sysfs: &Path, name: LedName) -> Result<ClassLed, Error> {
+    pub fn open(sysfs: &Path, name: LedName) -> Result<ClassLed, Box<Error>> {
         let led = LedSpec::Class(name);
         let dir = sysfs.join("class/leds").join(name.as_str());
         if !crate::sysfs::is_dir(&dir) {
-            return Err(Error::NotFound { led, path: dir });
+            return Err(Box::new(Error::NotFound { led, path: dir }));
         }
         let mut this = ClassLed { led, dir, max_brightness: 0, blink: Blink::DEFAULT, state: None, has_timer: false };
         let text = this.read("max_brightness")?;
@@ -67,7 +67,7 @@ impl ClassLed {
 
     /// Shows `state`. Setting the state it already shows writes nothing: rewriting `delay_on`
     /// would restart the blink, a visible stutter on every reconcile.
-    pub fn set(&mut self, state: LedState) -> Result<(), Error> {
+    pub fn set(&mut self, state: LedState) -> Result<(), Box<Error>> {
         if self.state == Some(state) {
             return Ok(());
         }
@@ -90,7 +90,7 @@ impl ClassLed {
                     self.has_timer = self.offers_trigger("timer")?;
                 }
                 if !self.has_timer {
-                    return Err(Error::NoTimerTrigger { led: self.led, path: self.dir.join("trigger") });
+                    return Err(Box::new(Error::NoTimerTrigger { led: self.led, path: self.dir.join("trigger") }));
                 }
                 // `timer` creates delay_on/delay_off and starts blinking at its defaults;
                 // each delay write restarts the blink with the new timing. The kernel takes
@@ -106,7 +106,7 @@ impl ClassLed {
 
     /// The trigger now active (the `[bracketed]` entry of `trigger`), e.g. `none`, `timer`,
     /// `phy0tpt`: what the LED did before the agent took it over.
-    pub fn active_trigger(&self) -> Result<String, Error> {
+    pub fn active_trigger(&self) -> Result<String, Box<Error>> {
         let text = self.read("trigger")?;
         match active_trigger(&text) {
             Some(name) => Ok(name.to_owned()),
@@ -115,12 +115,12 @@ impl ClassLed {
     }
 
     /// Whether the `trigger` attribute lists `name`, active (`[name]`) or not.
-    fn offers_trigger(&self, name: &str) -> Result<bool, Error> {
+    fn offers_trigger(&self, name: &str) -> Result<bool, Box<Error>> {
         let text = self.read("trigger")?;
         Ok(text.split_ascii_whitespace().any(|t| t.trim_start_matches('[').trim_end_matches(']') == name))
     }
 
-    fn read(&self, attr: &str) -> Result<String, Error> {
+    fn read(&self, attr: &str) -> Result<String, Box<Error>> {
         let path = self.dir.join(attr);
         match crate::sysfs::read_text(&path) {
             Ok(text) => Ok(text.trim_ascii().to_owned()),
@@ -130,7 +130,7 @@ impl ClassLed {
 
     /// One `write(2)` of the whole value, no newline: a sysfs store sees exactly one call.
     /// No `create`: an attribute that is missing must fail as it would on the real sysfs.
-    fn write(&self, attr: &str, value: &str) -> Result<(), Error> {
+    fn write(&self, attr: &str, value: &str) -> Result<(), Box<Error>> {
         let path = self.dir.join(attr);
         OpenOptions::new()
             .write(true)
@@ -140,16 +140,17 @@ impl ClassLed {
             .map_err(|e| self.io_error(path, e))
     }
 
-    fn io_error(&self, path: PathBuf, source: io::Error) -> Error {
-        if source.kind() == io::ErrorKind::NotFound {
+    fn io_error(&self, path: PathBuf, source: io::Error) -> Box<Error> {
+        Box::new(if source.kind() == io::ErrorKind::NotFound {
             // The LED went away (a USB device), or the attribute is missing.
-            return Error::NotFound { led: self.led, path };
-        }
-        Error::Io { subject: Subject::Led(self.led), path, source }
+            Error::NotFound { led: self.led, path }
+        } else {
+            Error::Io { subject: Subject::Led(self.led), path, source }
+        })
     }
 
-    fn bad_value(&self, attr: &str, value: String) -> Error {
-        Error::BadValue { subject: Subject::Led(self.led), path: self.dir.join(attr), value }
+    fn bad_value(&self, attr: &str, value: String) -> Box<Error> {
+        Box::new(Error::BadValue { subject: Subject::Led(self.led), path: self.dir.join(attr), value })
     }
 }
 
@@ -247,7 +248,7 @@ mod test {
     fn missing_led() {
         let tree = led_tree("green:wlan", "255\n", TRIGGERS);
         let err = ClassLed::open(tree.path(), name("red:wlan")).unwrap_err();
-        assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
+        assert!(matches!(*err, Error::NotFound { .. }), "{err:?}");
         assert_eq!(err.to_string(), format!("led red:wlan: {}/class/leds/red:wlan not found", tree.path().display()));
     }
 
@@ -284,7 +285,7 @@ mod test {
         for max in ["0\n", "bright\n", "\n"] {
             let tree = led_tree("green:wlan", max, TRIGGERS);
             let err = ClassLed::open(tree.path(), name("green:wlan")).unwrap_err();
-            assert!(matches!(err, Error::BadValue { .. }), "{max:?}: {err:?}");
+            assert!(matches!(*err, Error::BadValue { .. }), "{max:?}: {err:?}");
         }
         let tree = led_tree("green:wlan", "bright\n", TRIGGERS);
         let err = ClassLed::open(tree.path(), name("green:wlan")).unwrap_err();
@@ -303,7 +304,7 @@ mod test {
         std::fs::remove_file(tree.path().join("class/leds/green:wlan/delay_off")).unwrap();
         let mut led = ClassLed::open(tree.path(), name("green:wlan")).unwrap();
         let err = led.set(LedState::Blinking).unwrap_err();
-        assert!(matches!(&err, Error::NotFound { path, .. } if path.ends_with("delay_off")), "{err:?}");
+        assert!(matches!(&*err, Error::NotFound { path, .. } if path.ends_with("delay_off")), "{err:?}");
         // Not created by the write.
         assert!(!tree.path().join("class/leds/green:wlan/delay_off").exists());
         assert_eq!(led.state(), None);

@@ -60,6 +60,8 @@ impl fmt::Display for Subject {
 }
 
 /// Everything that can go wrong here. None of it is fatal to the agent.
+/// The calls that open or drive hardware return it boxed (`Box<Error>`): an error is up to
+/// ~90 bytes (an LED name, a path, the errno), and a box moves through each `?` as one pointer.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {

@@ -33,7 +33,7 @@ pub struct Radio {
 impl Radio {
     /// Reads `<sysfs>/class/ieee80211/<phy>`. `Ok(None)` if that phy does not exist (any more:
     /// a USB radio can go between listing and reading).
-    pub fn read(sysfs: &Path, phy: &str) -> Result<Option<Radio>, Error> {
+    pub fn read(sysfs: &Path, phy: &str) -> Result<Option<Radio>, Box<Error>> {
         let dir = sysfs.join("class/ieee80211").join(phy);
         let subject = || Subject::Phy(phy.to_owned());
         let Some(index_text) = read_attr(&dir.join("index"), subject)? else {
@@ -55,13 +55,15 @@ impl Radio {
         let device = match device_path(sysfs, phy) {
             Ok(path) => Some(device_name(sysfs, &path)),
             Err(e) if e.kind() == io::ErrorKind::NotFound => None,
-            Err(source) => return Err(Error::Io { subject: subject(), path: dir.join("device"), source }),
+            Err(source) => return Err(Box::new(Error::Io { subject: subject(), path: dir.join("device"), source })),
         };
         // `driver` is a symlink into /sys/bus/*/drivers/<name>: the last part is the name.
         let driver = match fs::read_link(dir.join("device/driver")) {
             Ok(target) => target.file_name().map(|name| text(name.as_bytes())),
             Err(e) if e.kind() == io::ErrorKind::NotFound => None,
-            Err(source) => return Err(Error::Io { subject: subject(), path: dir.join("device/driver"), source }),
+            Err(source) => {
+                return Err(Box::new(Error::Io { subject: subject(), path: dir.join("device/driver"), source }))
+            }
         };
         Ok(Some(Radio { phy: phy.to_owned(), index, macaddress, device, driver, bands: None }))
     }
@@ -94,13 +96,13 @@ pub struct RadioMap {
 impl RadioMap {
     /// Reads every phy under `<sysfs>/class/ieee80211`; `sysfs` is `/sys` except in tests.
     /// No such directory (cfg80211 not loaded) is an empty map, not an error.
-    pub fn read(sysfs: &Path) -> Result<RadioMap, Error> {
+    pub fn read(sysfs: &Path) -> Result<RadioMap, Box<Error>> {
         let dir = sysfs.join("class/ieee80211");
         let io_error = |source| Error::Io { subject: Subject::Radios, path: dir.clone(), source };
         let entries = match fs::read_dir(&dir) {
             Ok(entries) => entries,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(RadioMap::default()),
-            Err(e) => return Err(io_error(e)),
+            Err(e) => return Err(Box::new(io_error(e))),
         };
         let mut map = RadioMap::default();
         for entry in entries {
@@ -195,11 +197,11 @@ fn text(name: &[u8]) -> String {
 }
 
 /// A sysfs attribute, trimmed; `None` if it does not exist.
-fn read_attr(path: &Path, subject: impl Fn() -> Subject) -> Result<Option<String>, Error> {
+fn read_attr(path: &Path, subject: impl Fn() -> Subject) -> Result<Option<String>, Box<Error>> {
     match crate::sysfs::read_text(path) {
         Ok(text) => Ok(Some(text.trim_ascii().to_owned())),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(Error::Io { subject: subject(), path: path.to_owned(), source }),
+        Err(source) => Err(Box::new(Error::Io { subject: subject(), path: path.to_owned(), source })),
     }
 }
 
@@ -420,7 +422,7 @@ mod test {
         tree.file("class/ieee80211/phy0/index", "0\n");
         tree.file("class/ieee80211/phy0/macaddress", "00:11:22:33:44\n");
         let err = RadioMap::read(tree.path()).unwrap_err();
-        assert!(matches!(err, Error::BadValue { .. }), "{err:?}");
+        assert!(matches!(*err, Error::BadValue { .. }), "{err:?}");
     }
 
     #[test]
