@@ -1,6 +1,6 @@
-//! Looking at sysfs: whether a file is there, and reading an attribute: one read(2) of up to a page, which is how sysfs hands an
-//! attribute over (whole, at most PAGE_SIZE). Not std's `read_to_string`, whose size probing
-//! and growth are flash the router binary need not carry for a few short values.
+//! Looking at sysfs: whether a file is there, and reading an attribute with plain read(2)s of
+//! a page. Not std's `read_to_string`, whose size probing and growth are flash the router
+//! binary need not carry for a few short values.
 
 use std::fs::File;
 use std::io::{self, Read};
@@ -19,11 +19,20 @@ pub(crate) fn is_dir(path: &Path) -> bool {
     rustix::fs::open(path, OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).is_ok()
 }
 
-/// The attribute's text as read (not trimmed); `InvalidData` when it is not UTF-8.
+/// The attribute's text as read (not trimmed); `InvalidData` when it is not UTF-8. Read to the
+/// end: an LED's `trigger` list is a binary attribute that may be longer than a page.
 pub(crate) fn read_text(path: &Path) -> io::Result<String> {
-    let mut buf = vec![0; 4096];
-    let n = File::open(path)?.read(&mut buf)?;
-    buf.truncate(n);
+    let mut f = File::open(path)?;
+    let mut buf = Vec::new();
+    loop {
+        let start = buf.len();
+        buf.resize(start + 4096, 0);
+        let n = f.read(buf.get_mut(start..).unwrap_or_default())?;
+        buf.truncate(start + n);
+        if n == 0 {
+            break;
+        }
+    }
     String::from_utf8(buf).map_err(|_| io::ErrorKind::InvalidData.into())
 }
 
@@ -36,6 +45,9 @@ mod tests {
     fn reads_an_attribute_whole_and_checks_utf8() {
         let tree = TempTree::new("sysfs-read");
         tree.file("a", "phy0\n");
+        let long = "timer ".repeat(1500); // 9 000 bytes: more than one read
+        tree.file("long", &long);
+        assert_eq!(read_text(&tree.path().join("long")).unwrap(), long);
         std::fs::write(tree.path().join("b"), b"\xff\xfe").unwrap();
         assert_eq!(read_text(&tree.path().join("a")).unwrap(), "phy0\n");
         assert_eq!(read_text(&tree.path().join("b")).unwrap_err().kind(), io::ErrorKind::InvalidData);
