@@ -15,8 +15,7 @@ pub fn write_atomic(path: &Path, data: &[u8], scratch: &mut Vec<u8>) -> io::Resu
     if same.is_ok() && scratch.as_slice() == data {
         return Ok(false);
     }
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path.file_name().ok_or(io::ErrorKind::InvalidInput)?;
+    let (dir, name) = split(path).ok_or(io::ErrorKind::InvalidInput)?;
     // A fixed name: a temp file left by a crash is simply overwritten by the next write.
     let tmp = dir.join(temp_name(name));
     let result = (|| {
@@ -86,6 +85,22 @@ fn read_at_most(f: &mut File, out: &mut Vec<u8>, limit: usize) -> io::Result<()>
     }
 }
 
+/// A file's directory (`.` for a bare name) and name, split at its last `/` by bytes; `None`
+/// when there is no name (`/`, a trailing `/`, `.`, `..`).
+fn split(path: &Path) -> Option<(&Path, &std::ffi::OsStr)> {
+    use std::os::unix::ffi::OsStrExt;
+    let b = path.as_os_str().as_bytes();
+    let (dir, name) = match b.iter().rposition(|&c| c == b'/') {
+        Some(0) => (&b"/"[..], b.get(1..)?),
+        Some(i) => (b.get(..i)?, b.get(i + 1..)?),
+        None => (&b"."[..], b),
+    };
+    if name.is_empty() || name == b"." || name == b".." {
+        return None;
+    }
+    Some((Path::new(std::ffi::OsStr::from_bytes(dir)), std::ffi::OsStr::from_bytes(name)))
+}
+
 /// `.<name>.tmp`, byte for byte.
 fn temp_name(name: &std::ffi::OsStr) -> std::ffi::OsString {
     let mut tmp = std::ffi::OsString::from(".");
@@ -97,7 +112,7 @@ fn temp_name(name: &std::ffi::OsStr) -> std::ffi::OsString {
 /// Removes the temp file a crash may have left beside `path` (at start-up only: a running
 /// writer's temp file is never touched).
 pub fn remove_stale_temp(path: &Path) {
-    if let (Some(dir), Some(name)) = (path.parent(), path.file_name()) {
+    if let Some((dir, name)) = split(path) {
         let _ = fs::remove_file(dir.join(temp_name(name)));
     }
 }
@@ -106,7 +121,7 @@ pub fn remove_stale_temp(path: &Path) {
 pub fn remove(path: &Path) -> io::Result<bool> {
     match fs::remove_file(path) {
         Ok(()) => {
-            if let Some(dir) = path.parent() {
+            if let Some((dir, _)) = split(path) {
                 let _ = File::open(dir).and_then(|d| d.sync_all());
             }
             Ok(true)
@@ -139,6 +154,21 @@ mod tests {
         assert!(remove(&p).unwrap());
         assert!(!remove(&p).unwrap());
         fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn splits_a_path_into_directory_and_name() {
+        let s = |p: &str| {
+            split(Path::new(p)).map(|(d, n)| (d.to_str().unwrap().to_owned(), n.to_str().unwrap().to_owned()))
+        };
+        let pair = |d: &str, n: &str| Some((d.to_owned(), n.to_owned()));
+        assert_eq!(s("/var/run/apwatch.state"), pair("/var/run", "apwatch.state"));
+        assert_eq!(s("/state"), pair("/", "state"));
+        assert_eq!(s("state"), pair(".", "state"));
+        assert_eq!(s("a/b"), pair("a", "b"));
+        for none in ["/", "a/", ".", "..", "a/..", ""] {
+            assert_eq!(s(none), None, "{none}");
+        }
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::fs;
 use std::io;
-use std::os::unix::ffi::OsStrExt;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
 use crate::band::Bands;
@@ -59,7 +59,7 @@ impl Radio {
         };
         // `driver` is a symlink into /sys/bus/*/drivers/<name>: the last part is the name.
         let driver = match fs::read_link(dir.join("device/driver")) {
-            Ok(target) => target.file_name().map(|name| text(name.as_bytes())),
+            Ok(target) => Some(last_part(&target)).filter(|n| !n.is_empty() && *n != b"." && *n != b"..").map(text),
             Err(e) if e.kind() == io::ErrorKind::NotFound => None,
             Err(source) => {
                 return Err(Box::new(Error::Io { subject: subject(), path: dir.join("device/driver"), source }))
@@ -228,31 +228,48 @@ fn device_path(sysfs: &Path, phy: &str) -> io::Result<PathBuf> {
     Ok(device)
 }
 
-/// `target` read from a link in `dir`, with `.` and `..` folded.
+/// `target` read from a link in `dir`, with `.` and `..` folded, by bytes (std's path
+/// components are not needed for this).
 fn lexical(dir: &Path, target: &Path) -> PathBuf {
-    use std::path::Component;
-    let mut out = PathBuf::new();
-    for c in dir.join(target).components() {
+    let t = target.as_os_str().as_bytes();
+    let joined = if t.first() == Some(&b'/') { t.to_vec() } else { [dir.as_os_str().as_bytes(), b"/", t].concat() };
+    let absolute = joined.first() == Some(&b'/');
+    let mut parts: Vec<&[u8]> = Vec::new();
+    for c in joined.split(|&b| b == b'/') {
         match c {
-            Component::ParentDir => match out.components().next_back() {
-                Some(Component::Normal(_)) => {
-                    out.pop();
+            b"" | b"." => {}
+            b".." => match parts.last() {
+                Some(&p) if p != b".." => {
+                    parts.pop();
                 }
-                Some(Component::RootDir) => {}
-                _ => out.push(".."),
+                _ if absolute => {} // at the root
+                _ => parts.push(b".."),
             },
-            Component::CurDir => {}
-            c => out.push(c),
+            c => parts.push(c),
         }
     }
-    out
+    let mut out = if absolute { b"/".to_vec() } else { Vec::new() };
+    out.extend(parts.join(&b'/'));
+    PathBuf::from(std::ffi::OsString::from_vec(out))
+}
+
+/// The part of `path` after its last `/` (all of it without one).
+fn last_part(path: &Path) -> &[u8] {
+    let b = path.as_os_str().as_bytes();
+    b.rsplit(|&c| c == b'/').next().unwrap_or(b)
 }
 
 /// `resolved` relative to `<sysfs>/devices`; the whole path if it lies elsewhere, which sysfs
 /// never does but a test tree might.
 fn device_name(sysfs: &Path, resolved: &Path) -> String {
     let devices = lexical(sysfs, Path::new("devices"));
-    resolved.strip_prefix(&devices).unwrap_or(resolved).to_string_lossy().into_owned()
+    let r = resolved.as_os_str().as_bytes();
+    let rest = r.strip_prefix(devices.as_os_str().as_bytes()).and_then(|rest| match rest {
+        [] => Some(rest),
+        [b'/', tail @ ..] => Some(tail),
+        _ => None,
+    });
+    text(rest.unwrap_or(r))
 }
 
 /// `02:00:00:00:00:00`, hex either case.
@@ -380,6 +397,13 @@ mod test {
 
     #[test]
     fn links_are_folded_lexically() {
+        let d = |sysfs: &str, resolved: &str| device_name(Path::new(sysfs), Path::new(resolved));
+        assert_eq!(d("/sys", "/sys/devices/pci0/phy0"), "pci0/phy0");
+        assert_eq!(d("/sys/", "/sys/devices"), "");
+        assert_eq!(d("/sys", "/sys/devicesX/a"), "/sys/devicesX/a");
+        assert_eq!(d("t", "t/devices/platform/\u{e9}"), "platform/\u{e9}");
+        assert_eq!(last_part(Path::new("../../../bus/pci/drivers/ath9k")), b"ath9k");
+        assert_eq!(last_part(Path::new("ath9k")), b"ath9k");
         let l = |dir: &str, target: &str| lexical(Path::new(dir), Path::new(target));
         assert_eq!(l("/sys/class/ieee80211", "../../devices/pci0/phy0"), Path::new("/sys/devices/pci0/phy0"));
         assert_eq!(l("/sys/devices/a/ieee80211/phy0", "../../../b"), Path::new("/sys/devices/b"));
