@@ -125,7 +125,7 @@ impl Client {
     /// with its directory if need be), connects to `<ctrl>/<ifname>`, sends ATTACH and waits
     /// `timeout` for its OK.
     pub fn open(dirs: &Dirs, ifname: &str, timeout: Duration) -> io::Result<Open> {
-        if ifname.is_empty() || ifname.contains('/') || ifname.starts_with('.') {
+        if ifname.is_empty() || ifname.as_bytes().contains(&b'/') || ifname.starts_with(".") {
             return Ok(Open::Unusable("not a name for a socket"));
         }
         let own = dirs.own.join(format!("{OWN_PREFIX}{ifname}-{}", std::process::id()));
@@ -392,7 +392,7 @@ pub fn remove_stale(dir: &Path) -> io::Result<usize> {
 /// The pid in `hostapd-<ifname>-<pid>`.
 fn own_socket_pid(name: &str) -> Option<u32> {
     let rest = name.strip_prefix(OWN_PREFIX)?;
-    let (ifname, pid) = rest.rsplit_once('-')?;
+    let (ifname, pid) = apwatch_core::text::rcut(rest, b'-')?;
     if ifname.is_empty() {
         return None;
     }

@@ -94,7 +94,7 @@ impl<I: Iterator<Item = std::ffi::OsString>> Args<I> {
             return self.next();
         }
         if let Some(long) = a.strip_prefix("--") {
-            let (name, value) = match long.split_once('=') {
+            let (name, value) = match apwatch_core::text::cut(long, b'=') {
                 Some((n, v)) => (n, Some(v)),
                 None => (long, None),
             };
@@ -104,7 +104,7 @@ impl<I: Iterator<Item = std::ffi::OsString>> Args<I> {
             }
             return Ok(Some(Arg::Long(name)));
         }
-        if a.len() > 1 && a.starts_with('-') {
+        if a.len() > 1 && a.starts_with("-") {
             self.shorts = Some((a, 1));
             return self.next();
         }

@@ -6,6 +6,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use apwatch_core::config::Config;
 use apwatch_core::escape::Hex;
 use apwatch_core::policy::{Backend, Plan};
+use apwatch_core::text::pieces;
 use apwatch_core::Ssid;
 
 use crate::json::Object;
@@ -136,7 +137,7 @@ pub fn render_into(
 
 /// Reads a state file back.
 pub fn parse(text: &str) -> Option<(u32, [u64; 3], Vec<Entry>)> {
-    let mut lines = text.lines();
+    let mut lines = pieces(text, b'\n');
     if lines.next()? != "apwatch-state 1" {
         return None;
     }
@@ -144,7 +145,7 @@ pub fn parse(text: &str) -> Option<(u32, [u64; 3], Vec<Entry>)> {
     let mut counters = [0; 3];
     let mut aps = Vec::new();
     for l in lines {
-        let f: Vec<&str> = l.split('\t').collect();
+        let f: Vec<&str> = pieces(l, b'\t').collect();
         match f.as_slice() {
             ["ap", phy, ifname, ifindex, ssid, rule, bridge, master, since, rest @ ..] => aps.push(Entry {
                 phy: unfield(phy),
@@ -167,7 +168,7 @@ pub fn parse(text: &str) -> Option<(u32, [u64; 3], Vec<Entry>)> {
                     pid = p.parse().ok()?;
                 }
                 if let Some(c) = other.strip_prefix("counters ") {
-                    for (slot, v) in counters.iter_mut().zip(c.split(' ')) {
+                    for (slot, v) in counters.iter_mut().zip(pieces(c, b' ')) {
                         *slot = v.parse().ok()?;
                     }
                 }

@@ -117,7 +117,10 @@ impl ClassLed {
     /// Whether the `trigger` attribute lists `name`, active (`[name]`) or not.
     fn offers_trigger(&self, name: &str) -> Result<bool, Box<Error>> {
         let text = self.read("trigger")?;
-        Ok(text.split_ascii_whitespace().any(|t| t.trim_start_matches('[').trim_end_matches(']') == name))
+        Ok(text.split_ascii_whitespace().any(|t| {
+            let t = t.strip_prefix("[").unwrap_or(t);
+            t.strip_suffix("]").unwrap_or(t) == name
+        }))
     }
 
     fn read(&self, attr: &str) -> Result<String, Box<Error>> {
@@ -156,7 +159,7 @@ impl ClassLed {
 
 /// The `[name]` in a `trigger` listing.
 fn active_trigger(listing: &str) -> Option<&str> {
-    listing.split_ascii_whitespace().find_map(|t| t.strip_prefix('[')?.strip_suffix(']'))
+    listing.split_ascii_whitespace().find_map(|t| t.strip_prefix("[")?.strip_suffix("]"))
 }
 
 #[cfg(test)]

@@ -275,7 +275,7 @@ fn device_name(sysfs: &Path, resolved: &Path) -> String {
 /// `02:00:00:00:00:00`, hex either case.
 fn parse_mac(text: &str) -> Option<[u8; 6]> {
     let mut mac = [0u8; 6];
-    let mut parts = text.split(':');
+    let mut parts = apwatch_core::text::pieces(text, b':');
     for byte in &mut mac {
         let part = parts.next()?;
         // from_str_radix alone would take "+2".

@@ -91,7 +91,7 @@ impl LedSpec {
 /// `gpiochip<digits>:<digits>` split into its two numbers, unparsed. Digits only: `str::parse`
 /// alone would also take `+17`.
 fn gpio_parts(s: &str) -> Option<(&str, &str)> {
-    let (chip, line) = s.strip_prefix("gpiochip")?.split_once(':')?;
+    let (chip, line) = apwatch_core::text::cut(s.strip_prefix("gpiochip")?, b':')?;
     let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
     (digits(chip) && digits(line)).then_some((chip, line))
 }

@@ -91,7 +91,7 @@ const LOW: [u8; 28] = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 16, 17, 18
 pub fn message(raw: i32) -> Option<&'static str> {
     let raw = u8::try_from(raw).ok().filter(|&n| n != 0)?;
     let i = LOW.iter().chain(HIGH.iter()).position(|&n| n == raw)?;
-    MESSAGES.split('\n').nth(i)
+    crate::text::pieces(MESSAGES, b'\n').nth(i)
 }
 
 /// An errno as std writes an `io::Error`: `No such device (os error 19)`, or `os error 200` for

@@ -53,6 +53,7 @@ pub mod pipeline;
 pub mod policy;
 pub mod rtnl;
 pub mod ssid;
+pub mod text;
 pub mod ubus;
 pub mod uci;
 pub mod vlanplan;

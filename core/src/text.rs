@@ -1,0 +1,60 @@
+//! Text cut at an ASCII separator, as `str::split_once`, `rsplit_once` and `split` do with a
+//! `char`, by a plain byte search: core's char searchers (a UTF-8 aware search per use) are not
+//! needed for the one-byte separators of apwatch's files, command line and sysfs values.
+
+/// The text before and after the first `sep`, if there is one. `sep` is ASCII (below 0x80), so
+/// both sides are whole UTF-8.
+pub fn cut(s: &str, sep: u8) -> Option<(&str, &str)> {
+    let i = s.bytes().position(|b| b == sep)?;
+    Some((s.get(..i)?, s.get(i + 1..)?))
+}
+
+/// The text before and after the last `sep`, if there is one.
+pub fn rcut(s: &str, sep: u8) -> Option<(&str, &str)> {
+    let i = s.bytes().rposition(|b| b == sep)?;
+    Some((s.get(..i)?, s.get(i + 1..)?))
+}
+
+/// The pieces of `s` between `sep`s, as `str::split` gives them (an empty text is one empty
+/// piece; a trailing `sep` ends in an empty one).
+pub fn pieces(s: &str, sep: u8) -> Pieces<'_> {
+    Pieces { rest: Some(s), sep }
+}
+
+/// See [`pieces`].
+#[derive(Clone, Debug)]
+pub struct Pieces<'a> {
+    rest: Option<&'a str>,
+    sep: u8,
+}
+
+impl<'a> Iterator for Pieces<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let rest = self.rest?;
+        match cut(rest, self.sep) {
+            Some((piece, after)) => {
+                self.rest = Some(after);
+                Some(piece)
+            }
+            None => self.rest.take(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::vec::Vec;
+
+    #[test]
+    fn cuts_and_pieces_as_str_does() {
+        for s in ["a=b=c", "=x", "x=", "", "none", "é=ü"] {
+            assert_eq!(cut(s, b'='), s.split_once('='), "{s}");
+            assert_eq!(rcut(s, b'='), s.rsplit_once('='), "{s}");
+            assert_eq!(pieces(s, b'=').collect::<Vec<_>>(), s.split('=').collect::<Vec<_>>(), "{s}");
+        }
+        assert_eq!(pieces("a\tb\t\tc\n", b'\t').collect::<Vec<_>>(), ["a", "b", "", "c\n"]);
+    }
+}
