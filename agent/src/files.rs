@@ -71,16 +71,18 @@ fn read_at_most(f: &mut File, out: &mut Vec<u8>, limit: usize) -> io::Result<()>
             return Ok(());
         }
         out.resize(start + want, 0);
-        let got = f.read(out.get_mut(start..).unwrap_or_default());
-        match got {
+        match f.read(out.get_mut(start..).unwrap_or_default()) {
+            Ok(0) => {
+                out.truncate(start);
+                return Ok(());
+            }
             Ok(n) => out.truncate(start + n),
-            Err(_) => out.truncate(start),
-        }
-        match got {
-            Ok(0) => return Ok(()),
-            Ok(_) => {}
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
+            Err(e) => {
+                out.truncate(start);
+                if e.kind() != io::ErrorKind::Interrupted {
+                    return Err(e);
+                }
+            }
         }
     }
 }

@@ -297,6 +297,8 @@ extern "C" fn main(argc: std::ffi::c_int, argv: *const *const std::ffi::c_char) 
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn dispatch_runs_the_command() {
         let os = |v: &[&str]| v.iter().map(std::ffi::OsString::from).collect::<Vec<_>>().into_iter();
@@ -305,8 +307,6 @@ mod tests {
         assert_eq!(dispatch(os(&["check-config", "../tests/data/config/example.conf"])), Exit::Ok);
         assert_eq!(dispatch(os(&["check-config", "../tests/data/config/bad-line.conf"])), Exit::Config);
     }
-
-    use super::*;
 
     fn parse(args: &[&str]) -> Result<(String, String), String> {
         let (config, cmd) = parse_args(args.iter().map(std::ffi::OsString::from))?;

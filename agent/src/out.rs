@@ -56,7 +56,8 @@ mod tests {
 
     #[test]
     fn a_line_is_written_whole() {
-        // stdout of the test harness is a real descriptor (captured or not): the write succeeds
+        // the test process's stderr is a real descriptor (the harness does not capture raw
+        // writes): the write succeeds
         assert!(line(To::Err, format_args!("out.rs test line {}", 1)));
         assert!(put(To::Err, b""));
     }

@@ -52,7 +52,7 @@ use rustix::net::{AddressFamily, RecvFlags, SendFlags, SocketAddrUnix, SocketFla
 /// Where OpenWrt's ubusd listens (current releases first).
 pub const SOCKET_PATHS: [&str; 2] = ["/var/run/ubus/ubus.sock", "/var/run/ubus.sock"];
 /// Overrides the socket path (tests).
-pub const SOCKET_ENV: &str = "APWATCH_UBUS_SOCKET";
+pub const SOCKET_ENV: &std::ffi::CStr = c"APWATCH_UBUS_SOCKET";
 /// How long a request waits for its reply unless [`Client::set_timeout`] says otherwise.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -313,7 +313,7 @@ pub fn socket_env() -> Option<std::ffi::OsString> {
     // SAFETY: getenv returns NULL or a NUL-terminated string in the environment, which
     // nothing in the agent modifies; it is copied out at once.
     unsafe {
-        let v = libc::getenv(c"APWATCH_UBUS_SOCKET".as_ptr());
+        let v = libc::getenv(SOCKET_ENV.as_ptr());
         (!v.is_null()).then(|| std::ffi::OsStr::from_bytes(std::ffi::CStr::from_ptr(v).to_bytes()).to_owned())
     }
 }
@@ -1657,8 +1657,9 @@ mod tests {
         assert_eq!(c.next_incoming(), Ok(None), "never connected: nothing to report");
         assert_eq!(socket_path(Some(Path::new("/x/y"))), PathBuf::from("/x/y"));
         let def = socket_path(None);
-        let env = std::env::var_os(SOCKET_ENV).filter(|p| !p.is_empty());
-        assert_eq!(socket_env(), std::env::var_os(SOCKET_ENV), "getenv reads what std reads");
+        let name = SOCKET_ENV.to_str().unwrap();
+        let env = std::env::var_os(name).filter(|p| !p.is_empty());
+        assert_eq!(socket_env(), std::env::var_os(name), "getenv reads what std reads");
         assert!(env.is_some() || SOCKET_PATHS.iter().any(|p| def == Path::new(p)), "{def:?}");
     }
 }

@@ -186,14 +186,26 @@ fn statement(line: &[u8]) -> Result<Option<Statement<'_>>, ErrorKind> {
     let Some(keyword) = w.first() else { return Ok(None) };
     let arg = |i: usize| w.get(i).copied().ok_or(ErrorKind::MissingArgument);
     let max = |n: usize| if w.len() > n { Err(ErrorKind::TooManyArguments) } else { Ok(()) };
-    const KEYWORDS: [(&[u8], u8); 4] = [(b"package", 0), (b"config", 1), (b"option", 2), (b"list", 3)];
+    #[derive(Clone, Copy, PartialEq)]
+    enum Keyword {
+        Package,
+        Config,
+        Option,
+        List,
+    }
+    const KEYWORDS: [(&[u8], Keyword); 4] = [
+        (b"package", Keyword::Package),
+        (b"config", Keyword::Config),
+        (b"option", Keyword::Option),
+        (b"list", Keyword::List),
+    ];
     let which = lookup(&KEYWORDS, keyword.raw()).ok_or(ErrorKind::UnknownKeyword)?;
-    max(if which == 0 { 2 } else { 3 })?;
+    max(if which == Keyword::Package { 2 } else { 3 })?;
     let st = match which {
-        0 => Statement::Package(arg(1)?),
-        1 => Statement::Config { kind: arg(1)?, name: w.get(2).copied() },
-        2 => Statement::Option { name: arg(1)?, value: arg(2)? },
-        _ => Statement::List { name: arg(1)?, value: arg(2)? },
+        Keyword::Package => Statement::Package(arg(1)?),
+        Keyword::Config => Statement::Config { kind: arg(1)?, name: w.get(2).copied() },
+        Keyword::Option => Statement::Option { name: arg(1)?, value: arg(2)? },
+        Keyword::List => Statement::List { name: arg(1)?, value: arg(2)? },
     };
     Ok(Some(st))
 }
