@@ -31,30 +31,33 @@ Options:
 Exit codes: 0 success, 1 runtime failure, 2 bad command line, 3 invalid configuration.
 ";
 
-enum Command {
+enum Command<'a> {
     Run,
     Monitor { json: bool },
     Status { json: bool },
-    CheckConfig { file: Option<String> },
+    CheckConfig { file: Option<&'a str> },
     Help,
     Version,
 }
 
-/// One command-line argument: what lexopt (which this replaced) made of it.
-enum Arg {
+/// One command-line argument: what lexopt (which this replaced) made of it. `Long` is the
+/// option with its dashes (`--config`), without an `=value`.
+enum Arg<'a> {
     Short(char),
-    Long(String),
-    Value(String),
+    Long(&'a str),
+    Value(&'a str),
 }
 
 /// The command line, read as lexopt read it (the same forms and messages, without its code in
 /// the binary): `-c PATH`, `-cPATH`, `-c=PATH`, `--config PATH`, `--config=PATH`, short flags
-/// together (`-hV`), `--` ends the options, `-` is a value.
-struct Args<I> {
-    rest: I,
-    /// The rest of a cluster of short options (`-hV`: `V`), or a long option's `=value`.
-    shorts: Option<(String, usize)>,
-    long_value: Option<(String, String)>,
+/// together (`-hV`), `--` ends the options, `-` is a value. Each argument is borrowed, not
+/// copied: the words are slices of the libc's `argv`.
+struct Args<'a> {
+    rest: std::slice::Iter<'a, &'a [u8]>,
+    /// The rest of a cluster of short options (`-hV`: `V`).
+    shorts: &'a str,
+    /// A long option's `=value`, with the option.
+    long_value: Option<(&'a str, &'a str)>,
     only_values: bool,
 }
 
@@ -63,100 +66,123 @@ fn quoted(v: &[u8]) -> String {
     format!("\"{}\"", IwEscaped(v))
 }
 
-impl<I: Iterator<Item = std::ffi::OsString>> Args<I> {
-    fn new(rest: I) -> Self {
-        Args { rest, shorts: None, long_value: None, only_values: false }
+impl<'a> Args<'a> {
+    fn new(args: &'a [&'a [u8]]) -> Self {
+        Args { rest: args.iter(), shorts: "", long_value: None, only_values: false }
     }
 
-    fn string(a: std::ffi::OsString) -> Result<String, String> {
-        a.into_string().map_err(|a| {
-            format!("argument is invalid unicode: {}", quoted(std::os::unix::ffi::OsStrExt::as_bytes(a.as_os_str())))
-        })
+    fn text(a: &'a [u8]) -> Result<&'a str, String> {
+        std::str::from_utf8(a).map_err(|_| format!("argument is invalid unicode: {}", quoted(a)))
     }
 
-    fn next(&mut self) -> Result<Option<Arg>, String> {
+    fn next(&mut self) -> Result<Option<Arg<'a>>, String> {
         if let Some((option, value)) = self.long_value.take() {
             return Err(format!("unexpected argument for option '{option}': {}", quoted(value.as_bytes())));
         }
-        if let Some((cluster, at)) = self.shorts.take() {
-            if let Some(c) = cluster.get(at..).and_then(|r| r.chars().next()) {
-                self.shorts = Some((cluster.clone(), at + c.len_utf8()));
-                return Ok(Some(Arg::Short(c)));
+        if let Some(c) = self.shorts.chars().next() {
+            self.shorts = self.shorts.get(c.len_utf8()..).unwrap_or_default();
+            return Ok(Some(Arg::Short(c)));
+        }
+        loop {
+            let Some(a) = self.rest.next() else { return Ok(None) };
+            let a = Self::text(a)?;
+            if self.only_values {
+                return Ok(Some(Arg::Value(a)));
+            }
+            if a == "--" {
+                self.only_values = true;
+            } else if a.starts_with("--") {
+                let name = match apwatch_core::text::cut(a, b'=') {
+                    Some((name, value)) => {
+                        self.long_value = Some((name, value));
+                        name
+                    }
+                    None => a,
+                };
+                return Ok(Some(Arg::Long(name)));
+            } else if a.len() > 1 && a.starts_with('-') {
+                self.shorts = a.get(1..).unwrap_or_default();
+                return self.next();
+            } else {
+                return Ok(Some(Arg::Value(a)));
             }
         }
-        let Some(a) = self.rest.next() else { return Ok(None) };
-        let a = Self::string(a)?;
-        if self.only_values {
-            return Ok(Some(Arg::Value(a)));
-        }
-        if a == "--" {
-            self.only_values = true;
-            return self.next();
-        }
-        if let Some(long) = a.strip_prefix("--") {
-            let (name, value) = match apwatch_core::text::cut(long, b'=') {
-                Some((n, v)) => (n, Some(v)),
-                None => (long, None),
-            };
-            let name = format!("--{name}");
-            if let Some(v) = value {
-                self.long_value = Some((name.clone(), v.to_owned()));
-            }
-            return Ok(Some(Arg::Long(name)));
-        }
-        if a.len() > 1 && a.starts_with("-") {
-            self.shorts = Some((a, 1));
-            return self.next();
-        }
-        Ok(Some(Arg::Value(a)))
     }
 
     /// The value of the option just read (`option`, for the message).
-    fn value(&mut self, option: &str) -> Result<String, String> {
+    fn value(&mut self, option: &str) -> Result<&'a str, String> {
         if let Some((_, v)) = self.long_value.take() {
             return Ok(v);
         }
-        if let Some((cluster, at)) = self.shorts.take() {
-            if let Some(r) = cluster.get(at..).filter(|r| !r.is_empty()) {
-                return Ok(r.strip_prefix('=').unwrap_or(r).to_owned());
-            }
+        let r = std::mem::take(&mut self.shorts);
+        if !r.is_empty() {
+            return Ok(r.strip_prefix('=').unwrap_or(r));
         }
         match self.rest.next() {
-            Some(a) => Self::string(a),
+            Some(a) => Self::text(a),
             None => Err(format!("missing argument for option '{option}'")),
         }
     }
 }
 
-fn parse_args(args: impl Iterator<Item = std::ffi::OsString>) -> Result<(String, Command), String> {
+#[derive(Clone, Copy)]
+enum Opt {
+    Config,
+    Help,
+    Version,
+    Json,
+}
+
+/// The long options, looked up in one loop (a `match` on strings is a chain of comparisons).
+const LONG: [(&[u8], Opt); 4] =
+    [(b"--config", Opt::Config), (b"--help", Opt::Help), (b"--version", Opt::Version), (b"--json", Opt::Json)];
+
+#[derive(Clone, Copy, PartialEq)]
+enum Name {
+    Run,
+    Monitor,
+    Status,
+    CheckConfig,
+}
+
+const COMMANDS: [(&[u8], Name); 4] =
+    [(b"run", Name::Run), (b"monitor", Name::Monitor), (b"status", Name::Status), (b"check-config", Name::CheckConfig)];
+
+fn parse_args<'a>(args: &'a [&'a [u8]]) -> Result<(&'a str, Command<'a>), String> {
     let mut p = Args::new(args);
-    let mut config = config_file::DEFAULT_PATH.to_owned();
-    let mut command = None;
+    let mut config = config_file::DEFAULT_PATH;
+    let mut command: Option<&str> = None;
     let mut json = false;
     let mut file = None;
+    let name = |c: Option<&str>| c.and_then(|c| apwatch_core::keyword::lookup(&COMMANDS, c.as_bytes()));
     while let Some(arg) = p.next()? {
-        match arg {
-            Arg::Short('c') => config = p.value("-c")?,
-            Arg::Long(l) if l == "--config" => config = p.value("--config")?,
-            Arg::Short('h') => return Ok((config, Command::Help)),
-            Arg::Long(l) if l == "--help" => return Ok((config, Command::Help)),
-            Arg::Short('V') => return Ok((config, Command::Version)),
-            Arg::Long(l) if l == "--version" => return Ok((config, Command::Version)),
-            Arg::Long(l) if l == "--json" && matches!(command.as_deref(), Some("monitor" | "status")) => json = true,
-            Arg::Value(v) if command.is_none() => command = Some(v),
-            Arg::Value(v) if command.as_deref() == Some("check-config") && file.is_none() => file = Some(v),
-            Arg::Short(c) => return Err(format!("invalid option '-{c}'")),
-            Arg::Long(l) => return Err(format!("invalid option '{l}'")),
-            Arg::Value(v) => return Err(format!("unexpected argument {}", quoted(v.as_bytes()))),
+        let opt = match arg {
+            Arg::Short('c') => Some(Opt::Config),
+            Arg::Short('h') => Some(Opt::Help),
+            Arg::Short('V') => Some(Opt::Version),
+            Arg::Short(_) | Arg::Value(_) => None,
+            Arg::Long(l) => apwatch_core::keyword::lookup(&LONG, l.as_bytes()),
+        };
+        match (opt, arg) {
+            (Some(Opt::Config), Arg::Short(_)) => config = p.value("-c")?,
+            (Some(Opt::Config), _) => config = p.value("--config")?,
+            (Some(Opt::Help), _) => return Ok((config, Command::Help)),
+            (Some(Opt::Version), _) => return Ok((config, Command::Version)),
+            (Some(Opt::Json), _) if matches!(name(command), Some(Name::Monitor | Name::Status)) => json = true,
+            (_, Arg::Value(v)) if command.is_none() => command = Some(v),
+            (_, Arg::Value(v)) if name(command) == Some(Name::CheckConfig) && file.is_none() => file = Some(v),
+            (_, Arg::Short(c)) => return Err(format!("invalid option '-{c}'")),
+            (_, Arg::Long(l)) => return Err(format!("invalid option '{l}'")),
+            (_, Arg::Value(v)) => return Err(format!("unexpected argument {}", quoted(v.as_bytes()))),
         }
     }
-    let cmd = match command.as_deref() {
-        Some("run") => Command::Run,
-        Some("monitor") => Command::Monitor { json },
-        Some("status") => Command::Status { json },
-        Some("check-config") => Command::CheckConfig { file },
-        Some(other) => return Err(format!("unknown command '{other}'")),
-        None => return Err("a command is needed (see --help)".to_owned()),
+    let cmd = match (name(command), command) {
+        (Some(Name::Run), _) => Command::Run,
+        (Some(Name::Monitor), _) => Command::Monitor { json },
+        (Some(Name::Status), _) => Command::Status { json },
+        (Some(Name::CheckConfig), _) => Command::CheckConfig { file },
+        (None, Some(other)) => return Err(format!("unknown command '{other}'")),
+        (None, None) => return Err("a command is needed (see --help)".to_owned()),
     };
     Ok((config, cmd))
 }
@@ -247,7 +273,7 @@ fn status(config: &str, json_out: bool) -> Exit {
     Exit::Ok
 }
 
-fn dispatch(args: impl Iterator<Item = std::ffi::OsString>) -> Exit {
+fn dispatch(args: &[&[u8]]) -> Exit {
     match parse_args(args) {
         Err(e) => {
             errln!("apwatch: {e}\n(see apwatch --help)");
@@ -261,10 +287,10 @@ fn dispatch(args: impl Iterator<Item = std::ffi::OsString>) -> Exit {
             outln!("apwatch {}", env!("CARGO_PKG_VERSION"));
             Exit::Ok
         }
-        Ok((config, Command::Run)) => run::run(&config),
+        Ok((config, Command::Run)) => run::run(config),
         Ok((_, Command::Monitor { json })) => monitor::monitor(json),
-        Ok((config, Command::Status { json })) => status(&config, json),
-        Ok((config, Command::CheckConfig { file })) => check_config(file.as_deref().unwrap_or(&config)),
+        Ok((config, Command::Status { json })) => status(config, json),
+        Ok((config, Command::CheckConfig { file })) => check_config(file.unwrap_or(config)),
     }
 }
 
@@ -277,7 +303,6 @@ fn dispatch(args: impl Iterator<Item = std::ffi::OsString>) -> Exit {
 #[cfg(not(test))]
 #[unsafe(no_mangle)]
 extern "C" fn main(argc: std::ffi::c_int, argv: *const *const std::ffi::c_char) -> std::ffi::c_int {
-    use std::os::unix::ffi::OsStringExt;
     // SAFETY: plain libc calls on no memory of ours.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
     for fd in 0..3 {
@@ -287,12 +312,14 @@ extern "C" fn main(argc: std::ffi::c_int, argv: *const *const std::ffi::c_char) 
         }
     }
     let n = usize::try_from(argc).unwrap_or(0);
-    let args = (1..n).map(|i| {
-        // SAFETY: the libc passes `argc` valid NUL-terminated strings in `argv`.
-        let arg = unsafe { std::ffi::CStr::from_ptr(*argv.add(i)) };
-        std::ffi::OsString::from_vec(arg.to_bytes().to_vec())
-    });
-    dispatch(args) as std::ffi::c_int
+    let args: Vec<&[u8]> = (1..n)
+        .map(|i| {
+            // SAFETY: the libc passes `argc` valid NUL-terminated strings in `argv`, which stay
+            // for the life of the process.
+            unsafe { std::ffi::CStr::from_ptr(*argv.add(i)) }.to_bytes()
+        })
+        .collect();
+    dispatch(&args) as std::ffi::c_int
 }
 
 #[cfg(test)]
@@ -301,15 +328,16 @@ mod tests {
 
     #[test]
     fn dispatch_runs_the_command() {
-        let os = |v: &[&str]| v.iter().map(std::ffi::OsString::from).collect::<Vec<_>>().into_iter();
-        assert_eq!(dispatch(os(&["--version"])), Exit::Ok);
-        assert_eq!(dispatch(os(&["bogus"])), Exit::Usage);
-        assert_eq!(dispatch(os(&["check-config", "../tests/data/config/example.conf"])), Exit::Ok);
-        assert_eq!(dispatch(os(&["check-config", "../tests/data/config/bad-line.conf"])), Exit::Config);
+        let run = |v: &[&str]| dispatch(&v.iter().map(|a| a.as_bytes()).collect::<Vec<_>>());
+        assert_eq!(run(&["--version"]), Exit::Ok);
+        assert_eq!(run(&["bogus"]), Exit::Usage);
+        assert_eq!(run(&["check-config", "../tests/data/config/example.conf"]), Exit::Ok);
+        assert_eq!(run(&["check-config", "../tests/data/config/bad-line.conf"]), Exit::Config);
     }
 
     fn parse(args: &[&str]) -> Result<(String, String), String> {
-        let (config, cmd) = parse_args(args.iter().map(std::ffi::OsString::from))?;
+        let args: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+        let (config, cmd) = parse_args(&args)?;
         let cmd = match cmd {
             Command::Run => "run".to_owned(),
             Command::Monitor { json } => format!("monitor json={json}"),
@@ -318,7 +346,7 @@ mod tests {
             Command::Help => "help".to_owned(),
             Command::Version => "version".to_owned(),
         };
-        Ok((config, cmd))
+        Ok((config.to_owned(), cmd))
     }
 
     fn ok(config: &str, cmd: &str) -> Result<(String, String), String> {
@@ -353,7 +381,6 @@ mod tests {
         assert_eq!(err(&["status", "--json=yes"]), "unexpected argument for option '--json': \"yes\"");
         assert_eq!(err(&["run", "-c"]), "missing argument for option '-c'");
         assert_eq!(err(&["run", "--config"]), "missing argument for option '--config'");
-        let bad = std::ffi::OsString::from(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(b"\xff"));
-        assert_eq!(parse_args([bad].into_iter()).err().unwrap(), "argument is invalid unicode: \"\\xff\"");
+        assert_eq!(parse_args(&[b"\xff"]).err().unwrap(), "argument is invalid unicode: \"\\xff\"");
     }
 }
