@@ -396,7 +396,7 @@ fn own_socket_pid(name: &str) -> Option<u32> {
     if ifname.is_empty() {
         return None;
     }
-    pid.parse().ok()
+    apwatch_core::text::number(pid.as_bytes())
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use apwatch_core::config::Config;
 use apwatch_core::escape::Hex;
 use apwatch_core::policy::{Backend, Plan};
-use apwatch_core::text::pieces;
+use apwatch_core::text::{number, pieces};
 use apwatch_core::Ssid;
 
 use crate::json::Object;
@@ -150,26 +150,26 @@ pub fn parse(text: &str) -> Option<(u32, [u64; 3], Vec<Entry>)> {
             ["ap", phy, ifname, ifindex, ssid, rule, bridge, master, since, rest @ ..] => aps.push(Entry {
                 phy: unfield(phy),
                 ifname: unfield(ifname),
-                ifindex: ifindex.parse().ok()?,
+                ifindex: number(ifindex.as_bytes())?,
                 ssid: apwatch_core::escape::decode_hex::<32>(ssid.as_bytes())?.to_vec(),
                 rule: unfield(rule),
                 bridge: unfield(bridge),
                 master: unfield(master),
-                since: since.parse().ok()?,
+                since: number(since.as_bytes())?,
                 // a file from before VLANs has nine fields
                 vlan: match rest {
                     [] | ["-"] => None,
-                    [v] => Some(v.parse().ok()?),
+                    [v] => Some(number(v.as_bytes())?),
                     _ => return None,
                 },
             }),
             [other] => {
                 if let Some(p) = other.strip_prefix("pid ") {
-                    pid = p.parse().ok()?;
+                    pid = number(p.as_bytes())?;
                 }
                 if let Some(c) = other.strip_prefix("counters ") {
                     for (slot, v) in counters.iter_mut().zip(pieces(c, b' ')) {
-                        *slot = v.parse().ok()?;
+                        *slot = number(v.as_bytes())?;
                     }
                 }
             }

@@ -36,8 +36,8 @@ impl ClassLed {
         }
         let mut this = ClassLed { led, dir, max_brightness: 0, blink: Blink::DEFAULT, state: None, has_timer: false };
         let text = this.read("max_brightness")?;
-        this.max_brightness = match text.parse() {
-            Ok(max) if max > 0 => max,
+        this.max_brightness = match apwatch_core::text::number(text.as_bytes()) {
+            Some(max) if max > 0 => max,
             _ => return Err(this.bad_value("max_brightness", text)),
         };
         this.has_timer = this.offers_trigger("timer")?;

@@ -39,7 +39,7 @@ impl Radio {
         let Some(index_text) = read_attr(&dir.join("index"), subject)? else {
             return Ok(None);
         };
-        let index = index_text.parse().map_err(|_| Error::BadValue {
+        let index = apwatch_core::text::number(index_text.as_bytes()).ok_or_else(|| Error::BadValue {
             subject: subject(),
             path: dir.join("index"),
             value: index_text.clone(),

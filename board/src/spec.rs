@@ -4,6 +4,7 @@
 use core::fmt;
 
 use crate::error::{Error, SpecError};
+use apwatch_core::text::number;
 
 /// An LED-class LED's name, as under `/sys/class/leds/`: at most [`LedName::MAX`] bytes, no
 /// `/`, no NUL, not `.` or `..`, so it names exactly one entry of that directory.
@@ -79,8 +80,8 @@ impl LedSpec {
     /// it was meant as a GPIO line.
     pub fn parse(s: &str) -> Result<LedSpec, Error> {
         if let Some((chip, line)) = gpio_parts(s) {
-            return match (chip.parse(), line.parse()) {
-                (Ok(chip), Ok(line)) => Ok(LedSpec::Gpio { chip, line }),
+            return match (number(chip.as_bytes()), number(line.as_bytes())) {
+                (Some(chip), Some(line)) => Ok(LedSpec::Gpio { chip, line }),
                 _ => Err(Error::Spec(SpecError::GpioOutOfRange)),
             };
         }

@@ -6,7 +6,6 @@
 
 use core::fmt;
 use core::net::Ipv4Addr;
-use core::str::FromStr;
 
 use crate::escape::IwEscaped;
 use crate::keyword::lookup;
@@ -438,11 +437,22 @@ fn parse_bool(v: &[u8]) -> Option<bool> {
 }
 
 fn parse_u32(v: &[u8]) -> Option<u32> {
-    u32::from_str(core::str::from_utf8(v).ok()?).ok()
+    crate::text::number(v)
 }
 
+/// A dotted quad as core's `Ipv4Addr::from_str` reads it: four decimal octets, none with a
+/// leading zero (so `010` is not taken for octal or decimal).
 fn parse_ipv4(v: &[u8]) -> Option<Ipv4Addr> {
-    Ipv4Addr::from_str(core::str::from_utf8(v).ok()?).ok()
+    let mut octets = [0u8; 4];
+    let mut parts = v.split(|&b| b == b'.');
+    for o in &mut octets {
+        let p = parts.next()?;
+        if p.len() > 1 && p.first() == Some(&b'0') {
+            return None;
+        }
+        *o = crate::text::number(p)?;
+    }
+    parts.next().is_none().then_some(Ipv4Addr::from(octets))
 }
 
 fn parse_leasetime(v: &[u8]) -> Option<heapless::String<16>> {
@@ -717,7 +727,7 @@ impl Parser {
                 d.netmask = Some(m.ok_or(bad("a netmask like 255.255.255.0"))?);
             }
             O::Vlan => {
-                let id = parse_u32(v).filter(|_| v.iter().all(u8::is_ascii_digit));
+                let id = parse_u32(v);
                 let id = id.and_then(|n| u16::try_from(n).ok()).filter(|&n| crate::brvlan::is_valid_vid(n));
                 d.vlan = Some(id.ok_or(bad("a VLAN id 1-4094"))?);
             }
@@ -1026,5 +1036,14 @@ config rule 'hex'
             text.push_str(&std::format!("config rule 'r{i}'\n\toption ssid 's{i}'\n\toption bridge 'b'\n"));
         }
         assert_eq!(err(&text), "line 49: rule 'r16': too many entries");
+    }
+
+    #[test]
+    fn ipv4_as_core_reads_it() {
+        for t in ["192.168.1.1", "0.0.0.0", "255.255.255.255", "256.1.1.1", "1.2.3", "1.2.3.4.5", "01.2.3.4", "1.2.3.00",
+            "1..2.3", "", "1.2.3.4 ", "+1.2.3.4", "1.2.3.-4", "a.b.c.d", "1.2.3.4."]
+        {
+            assert_eq!(parse_ipv4(t.as_bytes()), t.parse().ok(), "{t}");
+        }
     }
 }

@@ -43,6 +43,23 @@ impl<'a> Iterator for Pieces<'a> {
     }
 }
 
+/// A decimal number of ASCII digits only (no sign, no spaces, at least one digit), as `T` if it
+/// fits: one loop for every number apwatch reads (config values, the state file, sysfs
+/// attributes, socket names), not core's `from_str` per integer type.
+pub fn number<T: TryFrom<u64>>(s: &[u8]) -> Option<T> {
+    if s.is_empty() {
+        return None;
+    }
+    let n = s.iter().try_fold(0u64, |n, &b| {
+        let d = b.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        n.checked_mul(10)?.checked_add(u64::from(d))
+    })?;
+    T::try_from(n).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -56,5 +73,24 @@ mod tests {
             assert_eq!(pieces(s, b'=').collect::<Vec<_>>(), s.split('=').collect::<Vec<_>>(), "{s}");
         }
         assert_eq!(pieces("a\tb\t\tc\n", b'\t').collect::<Vec<_>>(), ["a", "b", "", "c\n"]);
+    }
+
+    #[test]
+    fn numbers_of_digits_only() {
+        assert_eq!(number::<u32>(b"0"), Some(0));
+        assert_eq!(number::<u32>(b"007"), Some(7));
+        assert_eq!(number::<u32>(b"4294967295"), Some(u32::MAX));
+        assert_eq!(number::<u32>(b"4294967296"), None);
+        assert_eq!(number::<u16>(b"65536"), None);
+        assert_eq!(number::<u64>(b"18446744073709551615"), Some(u64::MAX));
+        assert_eq!(number::<u64>(b"18446744073709551616"), None);
+        assert_eq!(number::<u64>(b"99999999999999999999"), None);
+        for bad in [&b""[..], b"+1", b"-1", b" 1", b"1 ", b"1a", b"0x1", b"\xd9\xa1"] {
+            assert_eq!(number::<u64>(bad), None, "{bad:?}");
+        }
+        // what std reads the same way
+        for s in ["0", "12", "4294967295", "4294967296", "99999999999"] {
+            assert_eq!(number::<u32>(s.as_bytes()), s.parse().ok(), "{s}");
+        }
     }
 }
