@@ -59,6 +59,9 @@ fn seconds(out: &mut String, d: Duration) {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Value {
     Str(Vec<u8>),
+    /// A string that is already display text (an escaped SSID, hex, a MAC): the same as
+    /// [`Value::Str`] in JSON and blobmsg; a text line ([`Object::line`]) shows it as it is.
+    Shown(Vec<u8>),
     Num(u64),
     /// A time (`monitor --json`): seconds with six decimals; in blobmsg a string of the same
     /// text, not a double (float code would cost the binary more than the monitor needs).
@@ -77,7 +80,7 @@ impl From<Object> for Value {
 impl Value {
     fn json(&self, out: &mut String) {
         match self {
-            Value::Str(s) => string(out, s),
+            Value::Str(s) | Value::Shown(s) => string(out, s),
             Value::Num(n) => {
                 let _ = write!(out, "{n}");
             }
@@ -99,7 +102,7 @@ impl Value {
 
     fn blob(&self, w: &mut Writer<'_>, name: &[u8]) -> Result<(), EncodeError> {
         match self {
-            Value::Str(s) => w.string(name, &decoded(s)),
+            Value::Str(s) | Value::Shown(s) => w.string(name, &decoded(s)),
             Value::Num(n) => match (i32::try_from(*n), i64::try_from(*n)) {
                 (Ok(v), _) => w.int32(name, v),
                 (_, Ok(v)) => w.int64(name, v),
@@ -151,7 +154,7 @@ impl Object {
 
     /// A string field of anything displayable, formatted straight into the field.
     pub fn text(self, k: &'static str, v: &dyn std::fmt::Display) -> Self {
-        self.field(k, Value::Str(v.to_string().into_bytes()))
+        self.field(k, Value::Shown(v.to_string().into_bytes()))
     }
 
     /// An SSID's two fields: `ssid`, escaped as `iw` prints it, and `ssid_hex`, its bytes.
@@ -199,6 +202,33 @@ impl Object {
     pub fn finish(&self) -> String {
         let mut out = String::new();
         self.json(&mut out);
+        out
+    }
+
+    /// One text line (`apwatch monitor`): the first two fields' values (the source and the
+    /// event), then ` name=value` for each other field but the `skip`ped ones; strings
+    /// quoted, raw bytes escaped as SSIDs are; nested objects and arrays only in JSON.
+    pub fn line(&self, skip: &[&str]) -> String {
+        let mut out = String::new();
+        for (i, (k, v)) in self.fields.iter().enumerate() {
+            if skip.contains(k) {
+                continue;
+            }
+            if i < 2 {
+                if let Value::Str(s) | Value::Shown(s) = v {
+                    let sep = if out.is_empty() { "" } else { " " };
+                    let _ = write!(out, "{sep}{}", apwatch_core::escape::IwEscaped(s));
+                }
+                continue;
+            }
+            let _ = match v {
+                Value::Str(s) => write!(out, " {k}=\"{}\"", apwatch_core::escape::IwEscaped(s)),
+                Value::Shown(s) => write!(out, " {k}=\"{}\"", std::str::from_utf8(s).unwrap_or_default()),
+                Value::Num(n) => write!(out, " {k}={n}"),
+                Value::Bool(b) => write!(out, " {k}={b}"),
+                Value::Seconds(_) | Value::Object(_) | Value::Array(_) => Ok(()),
+            };
+        }
         out
     }
 

@@ -6,10 +6,9 @@ use std::fmt;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use apwatch_core::brvlan::{BridgePort, VlanRange};
-use apwatch_core::escape::IwEscaped;
 use apwatch_core::genl::GenlMessage;
 use apwatch_core::netlink::{Message, MessageKind, Messages};
-use apwatch_core::nl80211::{Event, Interface};
+use apwatch_core::nl80211::Event;
 use apwatch_core::rtnl::{self, Link};
 use rustix::event::{poll, PollFd, PollFlags};
 
@@ -18,56 +17,10 @@ use crate::kernel::{Kernel, ORDER};
 use crate::socket::{Protocol, Received, Socket};
 use crate::Exit;
 
-/// A text line's field: the value, or `-` when there is none (one copy of code for every
-/// value type: `Or::of`).
-struct Or<'a>(Option<&'a dyn fmt::Display>);
-
-impl<'a> Or<'a> {
-    fn of<T: fmt::Display>(v: &'a Option<T>) -> Self {
-        Or(v.as_ref().map(|v| v as &dyn fmt::Display))
-    }
-}
-
-impl fmt::Display for Or<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.0 {
-            Some(v) => v.fmt(f),
-            None => f.write_str("-"),
-        }
-    }
-}
-
-/// ` NAME=VALUE` when there is a value, nothing when there is none.
-struct Opt<'a>(&'static str, Option<&'a dyn fmt::Display>);
-
-impl<'a> Opt<'a> {
-    fn of<T: fmt::Display>(name: &'static str, v: &'a Option<T>) -> Self {
-        Opt(name, v.as_ref().map(|v| v as &dyn fmt::Display))
-    }
-}
-
-impl fmt::Display for Opt<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.1 {
-            Some(v) => write!(f, " {}={v}", self.0),
-            None => Ok(()),
-        }
-    }
-}
-
-/// A wdev id as `iw` prints it: `0x1`.
-struct WdevId(u64);
-
-impl fmt::Display for WdevId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:#x}", self.0)
-    }
-}
-
 /// A MAC address, `02:00:00:00:01:00`.
-struct Mac<'a>(&'a [u8]);
+struct Mac([u8; 6]);
 
-impl fmt::Display for Mac<'_> {
+impl fmt::Display for Mac {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (i, b) in self.0.iter().enumerate() {
             let sep = if i == 0 { "" } else { ":" };
@@ -82,118 +35,82 @@ fn time() -> Value {
     Value::Seconds(SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default())
 }
 
-fn ssid_fields(o: Object, ssid: Option<&[u8]>) -> (Object, String) {
-    match ssid {
-        Some(s) => (o.ssid(s), format!(" ssid=\"{}\"", IwEscaped(s))),
-        None => (o, String::new()),
+/// The document of one event: the JSON line, or the text line made of the same fields
+/// (`nl80211 start_ap wiphy=0 ifindex=2 wdev=1 ssid="foo"`: no time, no `ssid_hex`).
+fn rendered(o: Object, json: bool) -> String {
+    if json {
+        o.finish()
+    } else {
+        o.line(&["time", "ssid_hex"])
     }
 }
 
-fn iface_line(name: &str, i: &Interface<'_>, json: bool) -> String {
-    let o = Object::new().field("time", time()).str("source", b"nl80211").str("event", name.as_bytes());
-    let o = o.opt_num("wiphy", i.wiphy).opt_num("ifindex", i.ifindex).opt_num("wdev", i.wdev);
-    let o = match i.ifname {
-        Some(n) => o.str("ifname", n),
+fn head(source: &[u8], event: &str) -> Object {
+    Object::new().str("source", source).str("event", event.as_bytes()).field("time", time())
+}
+
+fn with_ssid(o: Object, ssid: Option<&[u8]>) -> Object {
+    match ssid {
+        Some(s) => o.ssid(s),
         None => o,
-    };
-    let o = match i.iftype {
-        Some(t) => o.str("iftype", t.name().as_bytes()),
-        None => o,
-    };
-    let (o, ssid) = ssid_fields(o, i.ssid.map(|s| s.as_bytes()));
-    if json {
-        return o.finish();
     }
-    format!(
-        "nl80211 {name} ifindex={} ifname={} iftype={}{ssid}",
-        Or::of(&i.ifindex),
-        Or::of(&i.ifname.map(IwEscaped)),
-        Or::of(&i.iftype.map(|t| t.name())),
-    )
 }
 
 fn nl80211_line(ev: &Event<'_>, json: bool) -> String {
-    let base = || Object::new().field("time", time()).str("source", b"nl80211").str("event", ev.name().as_bytes());
-    match ev {
+    let base = head(b"nl80211", ev.name());
+    let o = match ev {
         Event::StartAp(e) | Event::StopAp(e) => {
-            let o = base()
-                .opt_num("wiphy", e.wiphy)
-                .num("ifindex", e.ifindex)
-                .opt_num("wdev", e.wdev)
-                .opt_num("link_id", e.link_id);
-            let (o, ssid) = ssid_fields(o, e.ssid.map(|s| s.as_bytes()));
-            if json {
-                return o.finish();
-            }
-            format!(
-                "nl80211 {} wiphy={} ifindex={} wdev={}{ssid}{}",
-                ev.name(),
-                Or::of(&e.wiphy),
-                e.ifindex,
-                Or::of(&e.wdev.map(WdevId)),
-                Opt::of("link_id", &e.link_id),
-            )
+            let o = base.opt_num("wiphy", e.wiphy).num("ifindex", e.ifindex).opt_num("wdev", e.wdev);
+            with_ssid(o.opt_num("link_id", e.link_id), e.ssid.map(|s| s.as_bytes()))
         }
-        Event::NewInterface(i) | Event::SetInterface(i) | Event::DelInterface(i) => iface_line(ev.name(), i, json),
+        Event::NewInterface(i) | Event::SetInterface(i) | Event::DelInterface(i) => {
+            let o = base.opt_num("wiphy", i.wiphy).opt_num("ifindex", i.ifindex).opt_num("wdev", i.wdev);
+            let o = match i.ifname {
+                Some(n) => o.str("ifname", n),
+                None => o,
+            };
+            let o = match i.iftype {
+                Some(t) => o.str("iftype", t.name().as_bytes()),
+                None => o,
+            };
+            with_ssid(o, i.ssid.map(|s| s.as_bytes()))
+        }
         Event::NewStation(s) | Event::DelStation(s) => {
-            let mac = Mac(s.mac.as_ref().map_or(&[][..], |m| &m[..]));
-            if json {
-                return base().num("ifindex", s.ifindex).text("mac", &mac).finish();
+            let mac = s.mac.map(Mac);
+            let o = base.num("ifindex", s.ifindex);
+            match &mac {
+                Some(m) => o.text("mac", m),
+                None => o,
             }
-            format!("nl80211 {} ifindex={} mac={mac}", ev.name(), s.ifindex)
         }
-        Event::ChannelSwitch(c) => {
-            if json {
-                return base().num("ifindex", c.ifindex).opt_num("freq", c.freq).opt_num("link_id", c.link_id).finish();
-            }
-            format!("nl80211 {} ifindex={} freq={}", ev.name(), c.ifindex, Or::of(&c.freq))
-        }
-        Event::Unknown { cmd, ifindex } => {
-            if json {
-                return base().num("cmd", *cmd).opt_num("ifindex", *ifindex).finish();
-            }
-            format!("nl80211 cmd {cmd} ifindex={}", Or::of(ifindex))
-        }
-    }
+        Event::ChannelSwitch(c) => base.num("ifindex", c.ifindex).opt_num("freq", c.freq).opt_num("link_id", c.link_id),
+        Event::Unknown { cmd, ifindex } => base.num("cmd", *cmd).opt_num("ifindex", *ifindex),
+    };
+    rendered(o, json)
 }
 
 fn link_line(kind: u16, m: &Message<'_>, l: &Link<'_>, json: bool) -> String {
     let event = if kind == rtnl::kind::NEWLINK { "newlink" } else { "dellink" };
-    let name = l.ifname.unwrap_or_default();
     // a bridge port's notification may carry its VLANs (the PVID is what an AP's stations use)
     let vlans: Vec<VlanRange> = match (l.family == rtnl::af::BRIDGE).then(|| BridgePort::parse(m)) {
         Some(Ok(Some(p))) => p.vlans.iter().collect(),
         _ => Vec::new(),
     };
     let pvid = vlans.iter().find(|r| r.is_pvid()).map(|r| r.first);
-    if json {
-        let o = Object::new().field("time", time()).str("source", b"rtnl").str("event", event.as_bytes());
-        let o = o.num("ifindex", l.ifindex).str("ifname", name).bool("up", l.is_up()).bool("carrier", l.has_carrier());
-        let o = o.opt_num("master", l.master()).opt_num("operstate", l.operstate).num("family", l.family);
-        let o = o.opt_num("pvid", pvid);
-        let o = if vlans.is_empty() {
-            o
-        } else {
-            let items = vlans
-                .iter()
-                .map(|r| {
-                    Object::new().num("first", r.first).num("last", r.last).bool("untagged", r.is_untagged()).into()
-                })
-                .collect();
-            o.array("vlans", items)
-        };
-        return o.finish();
-    }
-    format!(
-        "rtnl {event} {} ifindex={} {}{}{}{}{}",
-        IwEscaped(name),
-        l.ifindex,
-        if l.is_up() { "up" } else { "down" },
-        if l.has_carrier() { " carrier" } else { "" },
-        Opt::of("master", &l.master()),
-        if l.family == rtnl::af::BRIDGE { " (bridge port)" } else { "" },
-        Opt::of("pvid", &pvid),
-    )
+    let o = head(b"rtnl", event).num("ifindex", l.ifindex).str("ifname", l.ifname.unwrap_or_default());
+    let o = o.bool("up", l.is_up()).bool("carrier", l.has_carrier());
+    let o = o.opt_num("master", l.master()).opt_num("operstate", l.operstate).num("family", l.family);
+    let o = o.opt_num("pvid", pvid);
+    let o = if vlans.is_empty() {
+        o
+    } else {
+        let items = vlans
+            .iter()
+            .map(|r| Object::new().num("first", r.first).num("last", r.last).bool("untagged", r.is_untagged()).into())
+            .collect();
+        o.array("vlans", items)
+    };
+    rendered(o, json)
 }
 
 fn describe(proto: Protocol, family: Option<u16>, m: &Message<'_>, json: bool) -> Option<String> {
@@ -287,8 +204,29 @@ mod tests {
     /// The text line `monitor` prints for each message of a recorded frame (recorded on x86:
     /// little-endian, whatever this machine's order is).
     fn lines(proto: Protocol, frame: &[u8]) -> Vec<String> {
+        render(proto, frame, false)
+    }
+
+    fn render(proto: Protocol, frame: &[u8], json: bool) -> Vec<String> {
         let le = apwatch_core::endian::ByteOrder::Little;
-        Messages::new(frame, le).flatten().filter_map(|m| describe(proto, Some(35), &m, false)).collect()
+        Messages::new(frame, le).flatten().filter_map(|m| describe(proto, Some(35), &m, json)).collect()
+    }
+
+    /// The text line and the JSON line are one document: the same fields, in the same order
+    /// (the JSON's time and raw SSID bytes left out of the text).
+    #[test]
+    fn json_lines_carry_the_text_lines_fields() {
+        let start = render(Protocol::Generic, frame!("ssid-nonutf8-004.bin"), true);
+        let json = start[0].split_once(r#","time":"#).unwrap();
+        assert_eq!(json.0, r#"{"source":"nl80211","event":"start_ap""#);
+        let rest = json.1.split_once(',').unwrap().1;
+        assert_eq!(rest, r#""wiphy":0,"ifindex":2,"wdev":1,"ssid":"f\\xffo\\x80","ssid_hex":"66ff6f80"}"#);
+        let port = render(Protocol::Route, frame!("bridge-dhcp-011.bin"), true);
+        assert!(
+            port[0].ends_with(r#","ifindex":2,"ifname":"wlan0","up":true,"carrier":true,"master":7,"operstate":6,"family":7,"pvid":1,"vlans":[{"first":1,"last":1,"untagged":true}]}"#),
+            "{}",
+            port[0]
+        );
     }
 
     #[test]
@@ -310,18 +248,16 @@ mod tests {
         assert_eq!(
             got,
             [
-                "nl80211 start_ap wiphy=0 ifindex=2 wdev=0x1 ssid=\"foo\"",
-                "nl80211 start_ap wiphy=0 ifindex=2 wdev=0x1 ssid=\"f\\xffo\\x80\"",
-                "nl80211 new_station ifindex=2 mac=02:00:00:00:01:00",
-                "nl80211 set_interface ifindex=2 ifname=wlan0 iftype=AP",
-                "nl80211 del_interface ifindex=6 ifname=wlan0-1 iftype=AP",
-                "nl80211 cmd 36 ifindex=-",
-                "rtnl newlink wlan0 ifindex=2 up carrier",
-                "rtnl newlink wlan0 ifindex=2 up carrier master=7",
-                "rtnl newlink wlan0 ifindex=2 up carrier master=7 (bridge port) pvid=1",
+                "nl80211 start_ap wiphy=0 ifindex=2 wdev=1 ssid=\"foo\"",
+                "nl80211 start_ap wiphy=0 ifindex=2 wdev=1 ssid=\"f\\xffo\\x80\"",
+                "nl80211 new_station ifindex=2 mac=\"02:00:00:00:01:00\"",
+                "nl80211 set_interface wiphy=0 ifindex=2 wdev=1 ifname=\"wlan0\" iftype=\"AP\"",
+                "nl80211 del_interface wiphy=0 ifindex=6 wdev=2 ifname=\"wlan0-1\" iftype=\"AP\"",
+                "nl80211 unknown cmd=36",
+                "rtnl newlink ifindex=2 ifname=\"wlan0\" up=true carrier=true operstate=6 family=0",
+                "rtnl newlink ifindex=2 ifname=\"wlan0\" up=true carrier=true master=7 operstate=6 family=0",
+                "rtnl newlink ifindex=2 ifname=\"wlan0\" up=true carrier=true master=7 operstate=6 family=7 pvid=1",
             ]
         );
-        assert_eq!(Mac(&[]).to_string(), "");
-        assert_eq!(Opt::of("pvid", &None::<u16>).to_string(), "");
     }
 }
