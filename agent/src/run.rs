@@ -82,7 +82,9 @@ pub fn run(cfg_path: &str) -> Exit {
 }
 
 impl Agent {
-    fn start(cfg: Config, cfg_path: String, bridges: Bridges) -> std::io::Result<Agent> {
+    /// The agent, boxed: it is a few kilobytes (the config, the plan's buffers), and a box moves
+    /// as one pointer where the value would be copied field by field.
+    fn start(cfg: Config, cfg_path: String, bridges: Bridges) -> std::io::Result<Box<Agent>> {
         // temp files a crash (kill -9, power loss) left between create and rename
         crate::files::remove_stale_temp(std::path::Path::new(cfg.main.state_file.as_str()));
         for r in &cfg.rules {
@@ -99,7 +101,7 @@ impl Agent {
             events.force_rcvbuf(n)?;
         }
         let cfg_hostapd_dir = cfg.main.hostapd_ctrl_dir.to_string();
-        let agent = Agent {
+        let mut agent = Box::new(Agent {
             effects: Effects::new(bridges, StatusLed::open(&cfg)),
             cfg,
             cfg_path,
@@ -120,8 +122,7 @@ impl Agent {
             too_many: Once::default(),
             plan: None,
             ifaces: Vec::new(),
-        };
-        let mut agent = agent;
+        });
         agent.netifd_changed();
         info!(
             "started: backend {}, {} rule(s), config {}",
