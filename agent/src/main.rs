@@ -259,8 +259,8 @@ fn status(config: &str, json_out: bool) -> Exit {
     for a in &aps {
         let since = if a.since == 0 { "-".to_owned() } else { format!("{}s ago", now.saturating_sub(a.since)) };
         let ssid = format!("\"{}\"", IwEscaped(&a.ssid));
-        let rule = if a.rule.is_empty() { "-" } else { &a.rule };
-        let bridge = match (a.bridge.as_str(), a.vlan) {
+        let rule = if a.rule.is_empty() { "-" } else { a.rule };
+        let bridge = match (a.bridge, a.vlan) {
             ("", _) => "-".to_owned(),
             (b, Some(v)) => format!("{b} vlan {v}"),
             (b, None) => b.to_owned(),

@@ -43,16 +43,16 @@ impl Since {
     }
 }
 
-/// One active AP as the state file records it.
+/// One active AP as the state file records it, its names borrowed from the file's text.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Entry {
-    pub phy: String,
-    pub ifname: String,
+pub struct Entry<'a> {
+    pub phy: &'a str,
+    pub ifname: &'a str,
     pub ifindex: u32,
-    pub ssid: Vec<u8>,
-    pub rule: String,
-    pub bridge: String,
-    pub master: String,
+    pub ssid: heapless::Vec<u8, 32>,
+    pub rule: &'a str,
+    pub bridge: &'a str,
+    pub master: &'a str,
     pub since: u64,
     /// The VLAN the rule puts it in (VLAN-filtering bridges).
     pub vlan: Option<u16>,
@@ -66,11 +66,11 @@ fn field(s: &str) -> &str {
     }
 }
 
-fn unfield(s: &str) -> String {
+fn unfield(s: &str) -> &str {
     if s == "-" {
-        String::new()
+        ""
     } else {
-        s.to_owned()
+        s
     }
 }
 
@@ -136,7 +136,7 @@ pub fn render_into(
 }
 
 /// Reads a state file back.
-pub fn parse(text: &str) -> Option<(u32, [u64; 3], Vec<Entry>)> {
+pub fn parse(text: &str) -> Option<(u32, [u64; 3], Vec<Entry<'_>>)> {
     let mut lines = pieces(text, b'\n');
     if lines.next()? != "apwatch-state 1" {
         return None;
@@ -151,7 +151,7 @@ pub fn parse(text: &str) -> Option<(u32, [u64; 3], Vec<Entry>)> {
                 phy: unfield(phy),
                 ifname: unfield(ifname),
                 ifindex: number(ifindex.as_bytes())?,
-                ssid: apwatch_core::escape::decode_hex::<32>(ssid.as_bytes())?.to_vec(),
+                ssid: apwatch_core::escape::decode_hex::<32>(ssid.as_bytes())?,
                 rule: unfield(rule),
                 bridge: unfield(bridge),
                 master: unfield(master),
@@ -179,7 +179,7 @@ pub fn parse(text: &str) -> Option<(u32, [u64; 3], Vec<Entry>)> {
     Some((pid, counters, aps))
 }
 
-impl Entry {
+impl Entry<'_> {
     pub fn json(&self) -> Object {
         let o = Object::new()
             .str("phy", self.phy.as_bytes())
@@ -218,13 +218,13 @@ mod tests {
     #[test]
     fn entries_survive_the_file() {
         let e = Entry {
-            phy: "phy0".into(),
-            ifname: "wlan0".into(),
+            phy: "phy0",
+            ifname: "wlan0",
             ifindex: 2,
-            ssid: b"a\tb\n\xff".to_vec(),
-            rule: "guest".into(),
-            bridge: "br-guest".into(),
-            master: String::new(),
+            ssid: heapless::Vec::from_slice(b"a\tb\n\xff").unwrap(),
+            rule: "guest",
+            bridge: "br-guest",
+            master: "",
             since: 5,
             vlan: None,
         };
