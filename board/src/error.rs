@@ -1,7 +1,7 @@
 //! The crate's one error type. Every value prints as one log line that names the LED or phy and
 //! the file involved, because the agent logs it and carries on without the LED.
 
-use core::fmt::{self, Write as _};
+use core::fmt;
 
 #[cfg(feature = "linux")]
 use std::{io, path::PathBuf, string::String};
@@ -135,43 +135,42 @@ pub enum Error {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // what it is about (the LED, or a phy's or the LED's file), then what went wrong
         match self {
-            Error::Spec(e) => write!(f, "invalid led: {e}"),
+            Error::Spec(_) => f.write_str("invalid led: ")?,
             #[cfg(feature = "linux")]
-            Error::NotFound { led, path } => {
-                write!(f, "led {led}: {} not found", Shown(path))
+            Error::NotFound { led, .. }
+            | Error::Busy { led, .. }
+            | Error::NoSuchLine { led, .. }
+            | Error::NoTimerTrigger { led, .. }
+            | Error::Gpio { led, .. } => write!(f, "led {led}: ")?,
+            #[cfg(feature = "linux")]
+            Error::Io { subject, path, .. } | Error::BadValue { subject, path, .. } => {
+                write!(f, "{subject}: {}: ", Shown(path))?
+            }
+        }
+        match self {
+            Error::Spec(e) => fmt::Display::fmt(e, f),
+            #[cfg(feature = "linux")]
+            Error::NotFound { path, .. } => write!(f, "{} not found", Shown(path)),
+            #[cfg(feature = "linux")]
+            Error::Busy { consumer, .. } if consumer.is_empty() => f.write_str("line is busy"),
+            #[cfg(feature = "linux")]
+            Error::Busy { consumer, .. } => write!(f, "line is busy (used by \"{consumer}\")"),
+            #[cfg(feature = "linux")]
+            Error::NoSuchLine { lines, .. } => write!(f, "gpiochip has {lines} lines (0..={})", lines.saturating_sub(1)),
+            #[cfg(feature = "linux")]
+            Error::NoTimerTrigger { path, .. } => {
+                write!(f, "no 'timer' trigger in {} (kernel module ledtrig-timer)", Shown(path))
             }
             #[cfg(feature = "linux")]
-            Error::Busy { led, consumer } if consumer.is_empty() => {
-                write!(f, "led {led}: line is busy")
-            }
+            Error::Gpio { op, source, .. } => write!(f, "{op}: {}", Reason(source)),
             #[cfg(feature = "linux")]
-            Error::Busy { led, consumer } => {
-                write!(f, "led {led}: line is busy (used by \"{consumer}\")")
-            }
+            Error::Io { source, .. } => fmt::Display::fmt(&Reason(source), f),
+            // escaped as SSIDs are: printable ASCII as it is, the rest as \xNN
             #[cfg(feature = "linux")]
-            Error::NoSuchLine { led, lines } => {
-                write!(f, "led {led}: gpiochip has {lines} lines (0..={})", lines.saturating_sub(1))
-            }
-            #[cfg(feature = "linux")]
-            Error::NoTimerTrigger { led, path } => {
-                write!(f, "led {led}: no 'timer' trigger in {} (kernel module ledtrig-timer)", Shown(path))
-            }
-            #[cfg(feature = "linux")]
-            Error::Gpio { led, op, source } => write!(f, "led {led}: {op}: {}", Reason(source)),
-            #[cfg(feature = "linux")]
-            Error::Io { subject, path, source } => write!(f, "{subject}: {}: {}", Shown(path), Reason(source)),
-            #[cfg(feature = "linux")]
-            Error::BadValue { subject, path, value } => {
-                write!(f, "{subject}: {}: unexpected \"", Shown(path))?;
-                for c in value.chars() {
-                    // printable ASCII as it is, the rest as Rust escapes: no Unicode tables
-                    match c {
-                        ' '..='~' if c != '"' && c != '\\' => f.write_char(c)?,
-                        _ => write!(f, "{}", c.escape_default())?,
-                    }
-                }
-                f.write_char('"')
+            Error::BadValue { value, .. } => {
+                write!(f, "unexpected \"{}\"", apwatch_core::escape::IwEscaped(value.as_bytes()))
             }
         }
     }
@@ -231,13 +230,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_bad_value_is_shown_escaped_without_unicode_tables() {
+    fn a_bad_value_is_shown_escaped_as_ssids_are() {
         let e = Error::BadValue {
             subject: Subject::Radios,
             path: PathBuf::from("/sys/x"),
             value: String::from("a\"b\\c\n\u{e9}\u{0}~ "),
         };
-        assert_eq!(e.to_string(), r#"radios: /sys/x: unexpected "a\"b\\c\n\u{e9}\u{0}~ ""#);
+        assert_eq!(e.to_string(), r#"radios: /sys/x: unexpected "a\x22b\x5cc\x0a\xc3\xa9\x00~\x20""#);
     }
 
     #[test]
