@@ -75,11 +75,15 @@ impl fmt::Display for Radio {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} index={} mac=", self.phy, self.index)?;
         match self.macaddress {
-            Some(m) => write!(f, "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", m[0], m[1], m[2], m[3], m[4], m[5])?,
+            Some(m) => {
+                for (i, b) in m.iter().enumerate() {
+                    write!(f, "{}{b:02x}", if i == 0 { "" } else { ":" })?;
+                }
+            }
             None => f.write_str("-")?,
         }
-        let or_dash = |s: &Option<String>| s.clone().unwrap_or_else(|| "-".to_owned());
-        write!(f, " driver={} device={} bands=", or_dash(&self.driver), or_dash(&self.device))?;
+        let (driver, device) = (self.driver.as_deref().unwrap_or("-"), self.device.as_deref().unwrap_or("-"));
+        write!(f, " driver={driver} device={device} bands=")?;
         match self.bands {
             Some(bands) => write!(f, "{bands}"),
             None => f.write_str("?"),
@@ -278,11 +282,10 @@ fn parse_mac(text: &str) -> Option<[u8; 6]> {
     let mut parts = apwatch_core::text::pieces(text, b':');
     for byte in &mut mac {
         let part = parts.next()?;
-        // from_str_radix alone would take "+2".
-        if part.len() != 2 || !part.bytes().all(|b| b.is_ascii_hexdigit()) {
+        if part.len() != 2 {
             return None;
         }
-        *byte = u8::from_str_radix(part, 16).ok()?;
+        *byte = *apwatch_core::escape::decode_hex::<1>(part.as_bytes())?.first()?;
     }
     parts.next().is_none().then_some(mac)
 }
