@@ -2,6 +2,7 @@
 //! dnsmasq restart, the state file, the status LED, and one log line per decision.
 
 use crate::errno::Why;
+use crate::out::Part;
 use std::path::Path;
 
 use apwatch_core::config::Config;
@@ -248,17 +249,17 @@ fn log_action(a: &Action, view: &View, cfg: &Config) {
         Action::Join { ifindex, ifname, rule, to, from } => {
             let ssid = view.wifi.get(ifindex).and_then(|w| w.ssid.as_ref()).map(|s| s.as_bytes()).unwrap_or_default();
             let rule = cfg.rules.get(*rule).map(|r| r.name.as_str()).unwrap_or("?");
-            let was = from.as_ref().map(|f| format!(" (was {})", f.bridge)).unwrap_or_default();
-            let vlan = to.vlan.map(|v| format!(" vlan {v}")).unwrap_or_default();
+            let was = Part(" (was ", from.as_ref().map(|f| &f.bridge as &dyn std::fmt::Display), ")");
+            let vlan = Part(" vlan ", to.vlan.as_ref().map(|v| v as &dyn std::fmt::Display), "");
             info!("{ifname} ssid=\"{}\" rule={rule} -> {}{vlan}{was}", IwEscaped(ssid), to.bridge);
         }
         Action::SetVlan { ifindex, ifname, rule, to } => {
             let ssid = view.wifi.get(ifindex).and_then(|w| w.ssid.as_ref()).map(|s| s.as_bytes()).unwrap_or_default();
             let rule = cfg.rules.get(*rule).map(|r| r.name.as_str()).unwrap_or("?");
             let was = match view.port_vlans.get(ifindex).map(Vec::as_slice) {
-                Some([r]) if r.first == r.last => format!(" (was vlan {})", r.first),
-                Some([]) | None => String::new(),
-                Some(_) => " (was several vlans)".to_owned(),
+                Some([r]) if r.first == r.last => Part(" (was vlan ", Some(&r.first), ")"),
+                Some([]) | None => Part("", None, ""),
+                Some(_) => Part("", Some(&" (was several vlans)"), ""),
             };
             info!(
                 "{ifname} ssid=\"{}\" rule={rule} -> {} vlan {}{was}",
@@ -267,12 +268,9 @@ fn log_action(a: &Action, view: &View, cfg: &Config) {
                 to.vlan.unwrap_or(0)
             );
         }
-        Action::Leave { ifindex, ifname, from } => {
-            let why = match view.wifi.get(ifindex).and_then(|w| w.ssid.as_ref()) {
-                Some(s) => format!("ssid=\"{s}\" matches no rule for it"),
-                None => "is no longer an AP".to_owned(),
-            };
-            info!("{ifname} {why} -> leaves {}", from.bridge);
-        }
+        Action::Leave { ifindex, ifname, from } => match view.wifi.get(ifindex).and_then(|w| w.ssid.as_ref()) {
+            Some(s) => info!("{ifname} ssid=\"{s}\" matches no rule for it -> leaves {}", from.bridge),
+            None => info!("{ifname} is no longer an AP -> leaves {}", from.bridge),
+        },
     }
 }

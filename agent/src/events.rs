@@ -230,13 +230,12 @@ fn on_message(
                 Event::StartAp(e) => debug!(
                     "event start_ap ifindex={} ssid=\"{}\"",
                     e.ifindex,
-                    e.ssid.map(|s| IwEscaped(s.as_bytes()).to_string()).unwrap_or_default()
+                    IwEscaped(e.ssid.map(|s| s.as_bytes()).unwrap_or_default())
                 ),
-                other => debug!(
-                    "event {} ifindex={}",
-                    other.name(),
-                    other.ifindex().map_or("-".to_owned(), |i| i.to_string())
-                ),
+                other => match other.ifindex() {
+                    Some(i) => debug!("event {} ifindex={i}", other.name()),
+                    None => debug!("event {} ifindex=-", other.name()),
+                },
             }
             if let Event::StartAp(e) = &ev {
                 // The kernel's word at this instant: the netdev beacons this SSID now. Acting on

@@ -36,6 +36,19 @@ pub fn path(p: &std::path::Path) -> apwatch_core::escape::IwEscaped<'_> {
     apwatch_core::escape::IwEscaped(p.as_os_str().as_bytes())
 }
 
+/// A log line's optional part: `before`, the value and `after` when there is a value, nothing
+/// when there is none (` (was br-lan)`), written in place instead of through a `String`.
+pub struct Part<'a>(pub &'static str, pub Option<&'a dyn fmt::Display>, pub &'static str);
+
+impl fmt::Display for Part<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.1 {
+            Some(v) => write!(f, "{}{v}{}", self.0, self.2),
+            None => Ok(()),
+        }
+    }
+}
+
 /// `args` and a newline, in one write.
 pub fn line(to: To, args: fmt::Arguments<'_>) -> bool {
     let mut s = fmt::format(args);
@@ -53,6 +66,13 @@ macro_rules! errln { ($($arg:tt)*) => {{ let _ = $crate::out::line($crate::out::
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_part_is_there_with_its_value_only() {
+        assert_eq!(Part(" (was ", Some(&"br-lan"), ")").to_string(), " (was br-lan)");
+        assert_eq!(Part(" vlan ", Some(&7u16), "").to_string(), " vlan 7");
+        assert_eq!(Part(" (was ", None, ")").to_string(), "");
+    }
 
     #[test]
     fn a_line_is_written_whole() {

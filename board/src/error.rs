@@ -158,7 +158,9 @@ impl fmt::Display for Error {
             #[cfg(feature = "linux")]
             Error::Busy { consumer, .. } => write!(f, "line is busy (used by \"{consumer}\")"),
             #[cfg(feature = "linux")]
-            Error::NoSuchLine { lines, .. } => write!(f, "gpiochip has {lines} lines (0..={})", lines.saturating_sub(1)),
+            Error::NoSuchLine { lines, .. } => {
+                write!(f, "gpiochip has {lines} lines (0..={})", lines.saturating_sub(1))
+            }
             #[cfg(feature = "linux")]
             Error::NoTimerTrigger { path, .. } => {
                 write!(f, "no 'timer' trigger in {} (kernel module ledtrig-timer)", Shown(path))
