@@ -251,6 +251,9 @@ mod tests {
         let mut s = String::new();
         string(&mut s, b"a\"b\\c\n\x00\xff\x80$(x)");
         assert_eq!(s, r#""a\"b\\c\n\u0000\u00ff\u0080$(x)""#);
+        let mut u = String::from("[");
+        string(&mut u, "é\r\t\x7f\x1fü\u{10348}".as_bytes());
+        assert_eq!(u, "[\"é\\r\\t\\u007f\\u001fü\u{10348}\"");
         let o = Object::new().str("ssid", b"f\xffo").num("ifindex", 2u32).bool("up", true).finish();
         assert_eq!(o, r#"{"ssid":"f\u00ffo","ifindex":2,"up":true}"#);
     }
