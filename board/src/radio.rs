@@ -35,37 +35,37 @@ impl Radio {
     /// a USB radio can go between listing and reading).
     pub fn read(sysfs: &Path, phy: &str) -> Result<Option<Radio>, Box<Error>> {
         let dir = sysfs.join("class/ieee80211").join(phy);
-        let subject = || Subject::Phy(phy.to_owned());
-        let Some(index_text) = read_attr(&dir.join("index"), subject)? else {
+        let Some(index) = attr(&dir, "index", phy, |t| apwatch_core::text::number(t.as_bytes()))? else {
             return Ok(None);
         };
-        let index = apwatch_core::text::number(index_text.as_bytes()).ok_or_else(|| Error::BadValue {
-            subject: subject(),
-            path: dir.join("index"),
-            value: index_text.clone(),
-        })?;
-        let macaddress = match read_attr(&dir.join("macaddress"), subject)? {
-            None => None,
-            Some(text) => Some(parse_mac(&text).ok_or_else(|| Error::BadValue {
-                subject: subject(),
-                path: dir.join("macaddress"),
-                value: text.clone(),
-            })?),
+        let macaddress = attr(&dir, "macaddress", phy, parse_mac)?;
+        let io_error = |name: &str, source| {
+            Box::new(Error::Io { subject: Subject::Phy(phy.to_owned()), path: dir.join(name), source })
         };
         let device = match device_path(sysfs, phy) {
             Ok(path) => Some(device_name(sysfs, &path)),
             Err(e) if e.kind() == io::ErrorKind::NotFound => None,
-            Err(source) => return Err(Box::new(Error::Io { subject: subject(), path: dir.join("device"), source })),
+            Err(source) => return Err(io_error("device", source)),
         };
         // `driver` is a symlink into /sys/bus/*/drivers/<name>: the last part is the name.
         let driver = match fs::read_link(dir.join("device/driver")) {
             Ok(target) => Some(last_part(&target)).filter(|n| !n.is_empty() && *n != b"." && *n != b"..").map(text),
             Err(e) if e.kind() == io::ErrorKind::NotFound => None,
-            Err(source) => {
-                return Err(Box::new(Error::Io { subject: subject(), path: dir.join("device/driver"), source }))
-            }
+            Err(source) => return Err(io_error("device/driver", source)),
         };
         Ok(Some(Radio { phy: phy.to_owned(), index, macaddress, device, driver, bands: None }))
+    }
+}
+
+/// The attribute `name` of the phy directory `dir`, trimmed and read by `parse`; `None` if it
+/// does not exist, an error naming the file if it cannot be read or `parse` refuses it.
+fn attr<T>(dir: &Path, name: &str, phy: &str, parse: impl Fn(&str) -> Option<T>) -> Result<Option<T>, Box<Error>> {
+    let path = dir.join(name);
+    let subject = || Subject::Phy(phy.to_owned());
+    let Some(text) = read_attr(&path, subject)? else { return Ok(None) };
+    match parse(&text) {
+        Some(v) => Ok(Some(v)),
+        None => Err(Box::new(Error::BadValue { subject: subject(), path, value: text })),
     }
 }
 
