@@ -125,6 +125,7 @@ impl<'a> Args<'a> {
     }
 }
 
+/// An option, whichever of its forms was given.
 #[derive(Clone, Copy)]
 enum Opt {
     Config,
@@ -137,6 +138,7 @@ enum Opt {
 const LONG: [(&[u8], Opt); 4] =
     [(b"--config", Opt::Config), (b"--help", Opt::Help), (b"--version", Opt::Version), (b"--json", Opt::Json)];
 
+/// A command, by its name.
 #[derive(Clone, Copy, PartialEq)]
 enum Name {
     Run,
@@ -145,6 +147,7 @@ enum Name {
     CheckConfig,
 }
 
+/// The commands' names, looked up as the options are.
 const COMMANDS: [(&[u8], Name); 4] =
     [(b"run", Name::Run), (b"monitor", Name::Monitor), (b"status", Name::Status), (b"check-config", Name::CheckConfig)];
 
