@@ -2,11 +2,11 @@
 //! per line, START_AP decoded with its SSID — what `iw event` shows as "unknown event 15".
 
 use crate::errno::Why;
-use std::fmt;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use apwatch_core::brvlan::{BridgePort, VlanRange};
 use apwatch_core::genl::GenlMessage;
+use apwatch_core::mac::Mac;
 use apwatch_core::netlink::{Message, MessageKind, Messages};
 use apwatch_core::nl80211::Event;
 use apwatch_core::rtnl::{self, Link};
@@ -16,19 +16,6 @@ use crate::json::{Object, Value};
 use crate::kernel::{Kernel, ORDER};
 use crate::socket::{Protocol, Received, Socket};
 use crate::Exit;
-
-/// A MAC address, `02:00:00:00:01:00`.
-struct Mac([u8; 6]);
-
-impl fmt::Display for Mac {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, b) in self.0.iter().enumerate() {
-            let sep = if i == 0 { "" } else { ":" };
-            write!(f, "{sep}{b:02x}")?;
-        }
-        Ok(())
-    }
-}
 
 /// Since the epoch (JSON: seconds with microseconds, see [`Value::Seconds`]).
 fn time() -> Value {

@@ -38,7 +38,7 @@ impl Radio {
         let Some(index) = attr(&dir, "index", phy, |t| apwatch_core::text::number(t.as_bytes()))? else {
             return Ok(None);
         };
-        let macaddress = attr(&dir, "macaddress", phy, parse_mac)?;
+        let macaddress = attr(&dir, "macaddress", phy, |t| apwatch_core::mac::parse(t.as_bytes()))?;
         let io_error = |name: &str, source| {
             Box::new(Error::Io { subject: Subject::Phy(phy.to_owned()), path: dir.join(name), source })
         };
@@ -75,11 +75,7 @@ impl fmt::Display for Radio {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} index={} mac=", self.phy, self.index)?;
         match self.macaddress {
-            Some(m) => {
-                for (i, b) in m.iter().enumerate() {
-                    write!(f, "{}{b:02x}", if i == 0 { "" } else { ":" })?;
-                }
-            }
+            Some(m) => write!(f, "{}", apwatch_core::mac::Mac(m))?,
             None => f.write_str("-")?,
         }
         let (driver, device) = (self.driver.as_deref().unwrap_or("-"), self.device.as_deref().unwrap_or("-"));
@@ -276,20 +272,6 @@ fn device_name(sysfs: &Path, resolved: &Path) -> String {
     text(rest.unwrap_or(r))
 }
 
-/// `02:00:00:00:00:00`, hex either case.
-fn parse_mac(text: &str) -> Option<[u8; 6]> {
-    let mut mac = [0u8; 6];
-    let mut parts = apwatch_core::text::pieces(text, b':');
-    for byte in &mut mac {
-        let part = parts.next()?;
-        if part.len() != 2 {
-            return None;
-        }
-        *byte = *apwatch_core::escape::decode_hex::<1>(part.as_bytes())?.first()?;
-    }
-    parts.next().is_none().then_some(mac)
-}
-
 #[cfg(test)]
 mod test {
     use super::*;
@@ -450,16 +432,5 @@ mod test {
         tree.file("class/ieee80211/phy0/macaddress", "00:11:22:33:44\n");
         let err = RadioMap::read(tree.path()).unwrap_err();
         assert!(matches!(*err, Error::BadValue { .. }), "{err:?}");
-    }
-
-    #[test]
-    fn mac_parsing() {
-        assert_eq!(parse_mac("02:00:00:00:00:0f"), Some([2, 0, 0, 0, 0, 15]));
-        assert_eq!(parse_mac("02:00:00:00:00:0F"), Some([2, 0, 0, 0, 0, 15]));
-        assert_eq!(parse_mac("02:00:00:00:00"), None);
-        assert_eq!(parse_mac("02:00:00:00:00:00:00"), None);
-        assert_eq!(parse_mac("2:00:00:00:00:00"), None);
-        assert_eq!(parse_mac("+2:00:00:00:00:00"), None);
-        assert_eq!(parse_mac(""), None);
     }
 }

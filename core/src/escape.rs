@@ -47,16 +47,20 @@ impl fmt::Display for Hex<'_> {
     }
 }
 
+/// One hex digit's value (either case).
+pub fn hex_digit(c: u8) -> Option<u8> {
+    char::from(c).to_digit(16).and_then(|d| u8::try_from(d).ok())
+}
+
 /// Decodes hex (either case) into `out`; `None` when odd-length, not hex, or too long.
 pub fn decode_hex<const N: usize>(s: &[u8]) -> Option<heapless::Vec<u8, N>> {
     if s.len() % 2 != 0 {
         return None;
     }
-    let digit = |c: u8| char::from(c).to_digit(16).and_then(|d| u8::try_from(d).ok());
     let mut out = heapless::Vec::new();
     for pair in s.chunks_exact(2) {
         if let [hi, lo] = pair {
-            out.push(digit(*hi)? << 4 | digit(*lo)?).ok()?;
+            out.push(hex_digit(*hi)? << 4 | hex_digit(*lo)?).ok()?;
         }
     }
     Some(out)

@@ -12,6 +12,7 @@
 
 use core::fmt;
 
+use crate::escape::hex_digit;
 use crate::keyword::lookup;
 use crate::{EncodeError, Error, Ssid};
 
@@ -263,7 +264,7 @@ impl<'a> Event<'a> {
         let name = self.name();
         match lookup(&KINDS, name) {
             Some(Some(kind)) => kind,
-            Some(None) => match parse_mac(split_once(self.rest(), b' ').0) {
+            Some(None) => match crate::mac::parse(split_once(self.rest(), b' ').0) {
                 Some(mac) if name == b"AP-STA-CONNECTED" => EventKind::StaConnected { mac },
                 Some(mac) => EventKind::StaDisconnected { mac },
                 None => EventKind::Unknown(name),
@@ -552,7 +553,7 @@ impl<'a> Iterator for Bsses<'a> {
         Some(Bss {
             index,
             ifname,
-            bssid: s.get_indexed(key::BSSID, index).and_then(parse_mac),
+            bssid: s.get_indexed(key::BSSID, index).and_then(crate::mac::parse),
             ssid: s.get_indexed(key::SSID, index).map(SsidText),
             num_sta: s.get_indexed(key::NUM_STA, index).and_then(parse_u32),
         })
@@ -675,33 +676,16 @@ fn split_once(s: &[u8], sep: u8) -> (&[u8], Option<&[u8]>) {
     }
 }
 
-fn hex_digit(c: u8) -> Option<u8> {
-    char::from(c).to_digit(16).and_then(|d| u8::try_from(d).ok())
-}
-
+/// At most 10 digits (hostapd writes `u32`s without padding), read by the shared reader.
 fn parse_u32(s: &[u8]) -> Option<u32> {
-    if s.is_empty() || s.len() > 10 {
+    if s.len() > 10 {
         return None;
     }
-    s.iter().try_fold(0u32, |acc, &c| {
-        let d = char::from(c).to_digit(10)?;
-        acc.checked_mul(10)?.checked_add(d)
-    })
+    crate::text::number(s)
 }
 
 fn parse_u8(s: &[u8]) -> Option<u8> {
     parse_u32(s).and_then(|n| u8::try_from(n).ok())
-}
-
-/// `02:00:00:00:01:00` (hostapd's MACSTR: lowercase, colons; either case accepted).
-fn parse_mac(s: &[u8]) -> Option<[u8; 6]> {
-    let mut mac = [0u8; 6];
-    let mut parts = s.split(|&b| b == b':');
-    for m in mac.iter_mut() {
-        let &[hi, lo] = parts.next()? else { return None };
-        *m = hex_digit(hi)? << 4 | hex_digit(lo)?;
-    }
-    parts.next().is_none().then_some(mac)
 }
 
 #[cfg(test)]
@@ -966,23 +950,6 @@ mod tests {
         let mut big = std::vec::Vec::from(&b"state=ENABLED\n"[..]);
         big.extend_from_slice(&long[..REPLY_MAX - 200]);
         assert!(Status::new_checked(&big).unwrap().may_be_truncated());
-    }
-
-    #[test]
-    fn mac_addresses() {
-        assert_eq!(parse_mac(b"02:00:00:00:01:00"), Some([2, 0, 0, 0, 1, 0]));
-        assert_eq!(parse_mac(b"AA:bb:cc:dd:ee:FF"), Some([0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff]));
-        for bad in [
-            &b""[..],
-            b"02:00:00:00:01",
-            b"02:00:00:00:01:00:",
-            b"02:00:00:00:01:000",
-            b"020000000100",
-            b"02-00-00-00-01-00",
-            b"0:200:00:00:01:00",
-        ] {
-            assert_eq!(parse_mac(bad), None, "{bad:?}");
-        }
     }
 
     proptest! {

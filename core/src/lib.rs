@@ -47,6 +47,7 @@ pub mod hostapd;
 pub mod keyword;
 pub mod limits;
 pub mod linkinfo;
+pub mod mac;
 pub mod netlink;
 pub mod nl80211;
 pub mod pipeline;
