@@ -57,18 +57,6 @@ impl Radio {
     }
 }
 
-/// The attribute `name` of the phy directory `dir`, trimmed and read by `parse`; `None` if it
-/// does not exist, an error naming the file if it cannot be read or `parse` refuses it.
-fn attr<T>(dir: &Path, name: &str, phy: &str, parse: impl Fn(&str) -> Option<T>) -> Result<Option<T>, Box<Error>> {
-    let path = dir.join(name);
-    let subject = || Subject::Phy(phy.to_owned());
-    let Some(text) = read_attr(&path, subject)? else { return Ok(None) };
-    match parse(&text) {
-        Some(v) => Ok(Some(v)),
-        None => Err(Box::new(Error::BadValue { subject: subject(), path, value: text })),
-    }
-}
-
 impl fmt::Display for Radio {
     /// One log line: `phy0 index=0 mac=00:11:22:33:44:55 driver=ath9k
     /// device=platform/soc/18100000.wmac bands=2g`, `-` for what is unknown.
@@ -196,12 +184,19 @@ fn text(name: &[u8]) -> String {
     }
 }
 
-/// A sysfs attribute, trimmed; `None` if it does not exist.
-fn read_attr(path: &Path, subject: impl Fn() -> Subject) -> Result<Option<String>, Box<Error>> {
-    match crate::sysfs::read_text(path) {
-        Ok(text) => Ok(Some(text.trim_ascii().to_owned())),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(Box::new(Error::Io { subject: subject(), path: path.to_owned(), source })),
+/// The attribute `name` of the phy directory `dir`, trimmed and read by `parse`; `None` if it
+/// does not exist, an error naming the file if it cannot be read or `parse` refuses it.
+fn attr<T>(dir: &Path, name: &str, phy: &str, parse: impl Fn(&str) -> Option<T>) -> Result<Option<T>, Box<Error>> {
+    let path = dir.join(name);
+    let subject = || Subject::Phy(phy.to_owned());
+    let text = match crate::sysfs::read_text(&path) {
+        Ok(text) => text.trim_ascii().to_owned(),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => return Err(Box::new(Error::Io { subject: subject(), path, source })),
+    };
+    match parse(&text) {
+        Some(v) => Ok(Some(v)),
+        None => Err(Box::new(Error::BadValue { subject: subject(), path, value: text })),
     }
 }
 
